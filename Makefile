@@ -1,0 +1,27 @@
+# Two commands do all set-up on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed
+
+.PHONY: demo test install clean
+
+# torch is installed first and pinned: the CPU wheel is on disk; a loose pin pulls a multi-GB CUDA build.
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q torch==2.13.0
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP)
+
+demo: $(STAMP)
+	$(BIN)/ecogen train --data mnist --model dcgan --epochs 12 --out runs/demo --overwrite
+	$(BIN)/ecogen sample runs/demo --n 64 --seed 0 --out runs/demo/grid.png
+	@echo "Look at runs/demo/grid.png (and runs/demo/samples/ for training progress)."
+
+test: $(STAMP)
+	$(BIN)/python -m pytest
+
+clean:
+	rm -rf $(VENV) runs

@@ -1,0 +1,22 @@
+"""ecogen: train, evaluate and use image generators while measuring and cutting their energy cost."""
+
+from ecogen.api import load, resume, sample_to, train
+from ecogen.config import DataConfig, ModelConfig, OptimConfig, TrainConfig
+from ecogen.errors import EcogenError
+from ecogen.generation import TrainedGenerator
+from ecogen.training import TrainResult
+
+__all__ = [
+    "DataConfig",
+    "EcogenError",
+    "ModelConfig",
+    "OptimConfig",
+    "TrainConfig",
+    "TrainResult",
+    "TrainedGenerator",
+    "load",
+    "resume",
+    "sample_to",
+    "train",
+]
+__version__ = "0.1.0"

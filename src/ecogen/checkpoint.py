@@ -1,0 +1,160 @@
+"""Checkpoints: tensors in safetensors plus a JSON file with config and counters. Never pickle.
+
+``checkpoints/step_00000700.safetensors`` holds model, optimizer and RNG tensors;
+``checkpoints/step_00000700.json`` holds the format tag, counters, config, optimizer hyper-parameters
+and the tensors' SHA-256. The JSON is written last, so its presence marks a complete checkpoint.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from ecogen import atomic
+from ecogen.errors import CheckpointError
+
+FORMAT = "ecogen.checkpoint"
+VERSION = 1
+_NAME = re.compile(r"^step_(\d{8})\.json$")
+
+
+@dataclass(frozen=True)
+class Checkpoint:
+    path: Path  # the JSON file
+    meta: dict[str, Any]
+    tensors: dict[str, torch.Tensor]
+
+    @property
+    def step(self) -> int:
+        return int(self.meta["step"])
+
+    def module_state(self, name: str) -> dict[str, torch.Tensor]:
+        prefix = f"model.{name}."
+        return {k[len(prefix) :]: v for k, v in self.tensors.items() if k.startswith(prefix)}
+
+
+def sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _flatten_optimizer(name: str, optimizer: torch.optim.Optimizer) -> tuple[dict[str, torch.Tensor], dict]:
+    state = optimizer.state_dict()
+    tensors, scalars = {}, {}
+    for index, values in state["state"].items():
+        for key, value in values.items():
+            if isinstance(value, torch.Tensor):
+                tensors[f"optim.{name}.{index}.{key}"] = value.detach().cpu().contiguous()
+            else:
+                scalars[f"{index}.{key}"] = value
+    return tensors, {"param_groups": state["param_groups"], "scalars": scalars}
+
+
+def _unflatten_optimizer(name: str, tensors: dict[str, torch.Tensor], meta: dict) -> dict:
+    state: dict[int, dict[str, Any]] = {}
+    prefix = f"optim.{name}."
+    for key, value in tensors.items():
+        if key.startswith(prefix):
+            index, field = key[len(prefix) :].split(".", 1)
+            state.setdefault(int(index), {})[field] = value
+    for key, value in meta["scalars"].items():
+        index, field = key.split(".", 1)
+        state.setdefault(int(index), {})[field] = value
+    return {"state": state, "param_groups": meta["param_groups"]}
+
+
+def save(
+    folder: Path,
+    step: int,
+    modules: nn.ModuleDict,
+    optimizers: dict[str, torch.optim.Optimizer],
+    rng: dict[str, torch.Tensor],
+    meta: dict[str, Any],
+) -> Path:
+    """Write one checkpoint atomically and return its JSON path."""
+    tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in modules.state_dict().items()}
+    optim_meta = {}
+    for name, optimizer in optimizers.items():
+        flat, optim_meta[name] = _flatten_optimizer(name, optimizer)
+        tensors.update(flat)
+    tensors.update({f"rng.{k}": v.cpu().contiguous() for k, v in rng.items()})
+    stem = folder / f"step_{step:08d}"
+    tensor_path = stem.with_suffix(".safetensors")
+    atomic.write_with(tensor_path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": FORMAT}))
+    record = {
+        "format": FORMAT,
+        "version": VERSION,
+        "step": step,
+        "tensors": tensor_path.name,
+        "sha256": sha256(tensor_path),
+        "optimizers": optim_meta,
+        **meta,
+    }
+    atomic.write_json(stem.with_suffix(".json"), record)
+    return stem.with_suffix(".json")
+
+
+def list_checkpoints(folder: Path) -> list[Path]:
+    """JSON files of complete checkpoints, oldest first."""
+    if not folder.is_dir():
+        return []
+    return sorted(p for p in folder.iterdir() if _NAME.match(p.name))
+
+
+def prune(folder: Path, keep: int) -> None:
+    for old in list_checkpoints(folder)[:-keep]:
+        old.with_suffix(".safetensors").unlink(missing_ok=True)
+        old.unlink(missing_ok=True)
+
+
+def read(path: Path) -> Checkpoint:
+    """Load and verify one checkpoint; anything foreign, corrupt or pickled is refused."""
+    try:
+        meta = json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        raise CheckpointError(f"{path}: not an ecogen checkpoint (unreadable or not JSON)") from None
+    if not isinstance(meta, dict) or meta.get("format") != FORMAT:
+        raise CheckpointError(f"{path}: not an ecogen checkpoint (format tag missing)")
+    if meta.get("version") != VERSION:
+        raise CheckpointError(f"{path}: checkpoint version {meta.get('version')} is not supported")
+    tensor_path = path.parent / str(meta.get("tensors", ""))
+    if not tensor_path.is_file():
+        raise CheckpointError(f"{path}: its tensor file {tensor_path.name} is missing")
+    if sha256(tensor_path) != meta.get("sha256"):
+        raise CheckpointError(f"{tensor_path}: contents do not match the checkpoint's SHA-256 (corrupt or replaced)")
+    try:
+        tensors = load_file(str(tensor_path))
+    except Exception as err:  # safetensors raises its own error types for any malformed file
+        raise CheckpointError(f"{tensor_path}: not a valid safetensors file ({err.__class__.__name__})") from None
+    return Checkpoint(path, meta, tensors)
+
+
+def latest(folder: Path) -> Checkpoint:
+    found = list_checkpoints(folder)
+    if not found:
+        raise CheckpointError(f"no checkpoint found in {folder}")
+    return read(found[-1])
+
+
+def restore_optimizer(optimizer: torch.optim.Optimizer, name: str, checkpoint: Checkpoint) -> None:
+    state = _unflatten_optimizer(name, checkpoint.tensors, checkpoint.meta["optimizers"][name])
+    optimizer.load_state_dict(state)
+
+
+def restore_module(module: nn.Module, state: dict[str, torch.Tensor], where: Path) -> None:
+    try:
+        module.load_state_dict(state, strict=True)
+    except RuntimeError as err:
+        first = str(err).strip().splitlines()[0]
+        raise CheckpointError(f"{where}: weights do not fit the model described in it ({first})") from None

@@ -1,0 +1,171 @@
+"""Typer CLI: options -> config -> one API call -> a Rich table (or --json). Nothing else lives here."""
+
+from __future__ import annotations
+
+import json
+import sys
+from dataclasses import asdict
+from pathlib import Path
+from typing import Any, Optional
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from ecogen import api
+from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge
+from ecogen.errors import EcogenError
+from ecogen.models import PRESETS
+from ecogen.training import TrainResult
+
+app = typer.Typer(
+    add_completion=False,
+    no_args_is_help=True,
+    pretty_exceptions_enable=False,
+    help="Train, evaluate and use image generators while measuring their energy cost.",
+)
+console = Console()
+
+# CLI option -> dotted config key. Only options the user actually gives override the config.
+TRAIN_KEYS = {
+    "data": "data.source",
+    "image_size": "data.image_size",
+    "channels": "data.channels",
+    "fit": "data.fit",
+    "holdout": "data.holdout",
+    "split_seed": "data.split_seed",
+    "model": "model.name",
+    "latent_dim": "model.latent_dim",
+    "width_mult": "model.width_mult",
+    "d_downsample": "model.d_downsample",
+    "d_norm": "model.d_norm",
+    "lr_g": "optim.lr_g",
+    "lr_d": "optim.lr_d",
+    "beta1": "optim.beta1",
+    "beta2": "optim.beta2",
+    "loss": "loss",
+    "batch_size": "batch_size",
+    "epochs": "epochs",
+    "steps": "steps",
+    "d_steps": "d_steps",
+    "seed": "seed",
+    "device": "device",
+    "log_every": "log_every",
+    "sample_every": "sample_every",
+    "checkpoint_every": "checkpoint_every",
+    "keep_checkpoints": "keep_checkpoints",
+}
+
+
+def _overrides(options: dict[str, Any]) -> dict[str, Any]:
+    return {TRAIN_KEYS[k]: v for k, v in options.items() if k in TRAIN_KEYS and v is not None}
+
+
+def _result_table(result: TrainResult) -> Table:
+    table = Table(title=f"ecogen run {result.run_dir}", show_header=False)
+    table.add_row("stopped", f"{result.stop_reason} at step {result.step} of {result.total_steps}")
+    table.add_row("seconds (this session)", f"{result.seconds:.1f}")
+    for key, value in result.last.items():
+        table.add_row(key, f"{value:.4f}")
+    for phase, seconds in sorted(result.phases.items()):
+        table.add_row(f"phase {phase}", f"{seconds:.2f} s")
+    table.add_row("samples", str(result.run_dir / "samples" / "latest.png"))
+    return table
+
+
+def _emit(result: TrainResult, as_json: bool) -> None:
+    if as_json:
+        print(json.dumps({**asdict(result), "run_dir": str(result.run_dir)}))
+    else:
+        console.print(_result_table(result))
+        if result.stop_reason == "interrupted":
+            console.print(f"Interrupted; checkpoint saved. Continue with: ecogen train --resume {result.run_dir}")
+        elif result.stop_reason == "already_done":
+            console.print("Nothing to do: the run is already at its end; ask for more --epochs or --steps.")
+
+
+@app.command()
+def train(
+    data: Optional[str] = typer.Option(None, help="mnist | digits | faces | folder:PATH | npz:PATH"),
+    model: Optional[str] = typer.Option(None, help="Model name (registry)."),
+    preset: Optional[str] = typer.Option(None, help=f"Architecture preset: {', '.join(PRESETS.names())}."),
+    loss: Optional[str] = typer.Option(None, help="minimax | nonsaturating | hinge"),
+    image_size: Optional[int] = typer.Option(None, help="Square image size the model works at (default 32)."),
+    channels: Optional[int] = typer.Option(None, help="1 or 3 (default: the data's own)."),
+    fit: Optional[str] = typer.Option(None, help="auto | resize | pad: how images reach --image-size."),
+    holdout: Optional[float] = typer.Option(None, help="Held-out share for evaluation (default 0.1)."),
+    split_seed: Optional[int] = typer.Option(None),
+    latent_dim: Optional[int] = typer.Option(None),
+    width_mult: Optional[float] = typer.Option(None, help="Channel width multiplier (1.0 = 64 at full resolution)."),
+    d_downsample: Optional[str] = typer.Option(None, help="stride | avgpool"),
+    d_norm: Optional[str] = typer.Option(None, help="none | batch"),
+    lr_g: Optional[float] = typer.Option(None),
+    lr_d: Optional[float] = typer.Option(None),
+    beta1: Optional[float] = typer.Option(None),
+    beta2: Optional[float] = typer.Option(None),
+    batch_size: Optional[int] = typer.Option(None),
+    epochs: Optional[int] = typer.Option(None),
+    steps: Optional[int] = typer.Option(None, help="Generator steps; overrides --epochs."),
+    d_steps: Optional[int] = typer.Option(None, help="Discriminator steps per generator step."),
+    seed: Optional[int] = typer.Option(None),
+    device: Optional[str] = typer.Option(None, help="auto | cpu | cuda | cuda:N"),
+    log_every: Optional[int] = typer.Option(None),
+    sample_every: Optional[int] = typer.Option(None),
+    checkpoint_every: Optional[int] = typer.Option(None),
+    keep_checkpoints: Optional[int] = typer.Option(None),
+    config: Optional[Path] = typer.Option(None, "--config", help="YAML config; options given here override it."),
+    out: Path = typer.Option(Path("runs/default"), help="Run folder."),
+    resume: Optional[Path] = typer.Option(None, help="Continue the run in this folder."),
+    overwrite: bool = typer.Option(False, help="Replace a run already in --out."),
+    print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config and exit."),
+    quiet: bool = typer.Option(False, help="No progress bar."),
+    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON."),
+) -> None:
+    """Train a generator (or continue one with --resume)."""
+    options = {k: v for k, v in locals().items() if k in TRAIN_KEYS}
+    if resume is not None:
+        changes = {k: v for k, v in options.items() if v is not None}
+        result = api.resume(resume, progress=not quiet, **changes)
+        return _emit(result, as_json)
+    values: dict[str, Any] = load_yaml(config) if config else {}
+    if preset is not None:
+        values = merge(values, {"model": PRESETS.get(preset)})
+    cfg = from_dict(TrainConfig, merge(values, _overrides(options)))
+    if print_config:
+        print(dump_yaml(cfg), end="")
+        return
+    _emit(api.train(cfg, out, overwrite=overwrite, progress=not quiet), as_json)
+
+
+@app.command()
+def sample(
+    run: Path = typer.Argument(..., help="Run folder."),
+    n: int = typer.Option(64, help="How many images."),
+    seed: int = typer.Option(0),
+    out: Path = typer.Option(Path("samples.png"), help="A .png for a grid, or a folder for one PNG per image."),
+    batch_size: int = typer.Option(256),
+    device: str = typer.Option("auto"),
+    overwrite: bool = typer.Option(False, help="Replace existing output files."),
+) -> None:
+    """Generate images from a trained run."""
+    generator = api.load(run, device=device)
+    paths = api.sample_to(generator, n, out, seed=seed, batch_size=batch_size, overwrite=overwrite)
+    where = paths[0] if len(paths) == 1 else f"{out}/ ({len(paths)} PNG files)"
+    console.print(f"{n} images from step {generator.step} -> {where}")
+
+
+def main() -> None:
+    """Entry point: user errors become one line on stderr and exit code 2."""
+    try:
+        app()
+    except EcogenError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(2)
+    except OSError as err:
+        where = f": {err.filename}" if err.filename else ""
+        print(f"error: {err.strerror or err}{where}", file=sys.stderr)
+        sys.exit(2)
+
+
+if __name__ == "__main__":
+    main()

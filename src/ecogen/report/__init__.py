@@ -1,0 +1,1 @@
+"""Outputs a person looks at: image grids and files, later run reports and plots."""

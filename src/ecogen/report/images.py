@@ -1,0 +1,60 @@
+"""Tensors in [-1, 1] to PNG files (Pillow; no torchvision)."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import torch
+from PIL import Image, PngImagePlugin
+
+
+def to_uint8(images: torch.Tensor) -> np.ndarray:
+    """N x C x H x W in [-1, 1] -> N x H x W x C uint8."""
+    x = ((images.detach().float().cpu().clamp(-1, 1) + 1) * 127.5).round().to(torch.uint8)
+    return x.permute(0, 2, 3, 1).numpy()
+
+
+def to_pil(image: np.ndarray) -> Image.Image:
+    return Image.fromarray(image[..., 0] if image.shape[-1] == 1 else image)
+
+
+def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -> np.ndarray:
+    """Tile images into one H x W x C uint8 array, ``nrow`` per row (default: near-square)."""
+    arrays = to_uint8(images)
+    n, h, w, c = arrays.shape
+    nrow = nrow or math.ceil(math.sqrt(n))
+    rows = math.ceil(n / nrow)
+    grid = np.zeros((rows * (h + padding) + padding, nrow * (w + padding) + padding, c), dtype=np.uint8)
+    for i, img in enumerate(arrays):
+        r, col = divmod(i, nrow)
+        y, x = padding + r * (h + padding), padding + col * (w + padding)
+        grid[y : y + h, x : x + w] = img
+    return grid
+
+
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_pil(make_grid(images, nrow)).save(path)
+    return path
+
+
+def save_images(
+    images: torch.Tensor, folder: str | Path, start: int = 0, text: dict[str, str] | None = None
+) -> list[Path]:
+    """One PNG per image, numbered from ``start``; ``text`` goes into each file's PNG text chunks."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    info = None
+    if text:
+        info = PngImagePlugin.PngInfo()
+        for key, value in text.items():
+            info.add_text(key, value)
+    paths = []
+    for i, img in enumerate(to_uint8(images), start=start):
+        path = folder / f"{i:06d}.png"
+        to_pil(img).save(path, pnginfo=info)
+        paths.append(path)
+    return paths

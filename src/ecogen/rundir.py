@@ -1,0 +1,59 @@
+"""The layout of a run folder, in one place."""
+
+from __future__ import annotations
+
+import json
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+
+from ecogen.data.split import Split
+from ecogen.errors import CheckpointError, EcogenError
+
+
+@dataclass(frozen=True)
+class RunDir:
+    root: Path
+
+    @property
+    def config(self) -> Path:
+        return self.root / "config.yaml"
+
+    @property
+    def split(self) -> Path:
+        return self.root / "split.json"
+
+    @property
+    def log(self) -> Path:
+        return self.root / "log.jsonl"
+
+    @property
+    def samples(self) -> Path:
+        return self.root / "samples"
+
+    @property
+    def checkpoints(self) -> Path:
+        return self.root / "checkpoints"
+
+    def holds_run(self) -> bool:
+        return self.config.exists() or self.checkpoints.exists()
+
+    def require_run(self) -> None:
+        if not self.root.exists():
+            raise EcogenError(f"run folder not found: {self.root}")
+        if not self.holds_run():
+            raise CheckpointError(f"{self.root} does not hold an ecogen run (no config.yaml or checkpoints/)")
+
+    def read_split(self) -> Split:
+        try:
+            return Split.from_dict(json.loads(self.split.read_text()))
+        except (OSError, ValueError, KeyError, TypeError):
+            raise CheckpointError(f"{self.split}: missing or corrupt split record") from None
+
+    def clear(self) -> None:
+        """Remove what a previous run wrote here (for --overwrite); other files are left alone."""
+        for path in (self.config, self.split, self.log):
+            path.unlink(missing_ok=True)
+        for folder in (self.samples, self.checkpoints):
+            if folder.exists():
+                shutil.rmtree(folder)

@@ -1,0 +1,181 @@
+"""The training loop: schedule, data feeding, logging, grids and checkpoints, shared by every family.
+
+The family (see families.py) owns what one step does; this file owns when things happen.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ecogen import checkpoint
+from ecogen.config import TrainConfig, to_dict
+from ecogen.data import BatchStream, PreparedData
+from ecogen.models import MODELS, build_model
+from ecogen.report.images import save_grid
+from ecogen.report.progress import make_progress
+from ecogen.rundir import RunDir
+from ecogen.training.families import FAMILIES
+from ecogen.training.interrupt import GracefulStop
+from ecogen.training.phases import PhaseClock, PhaseMeter
+
+GRID_SIZE = 64
+
+
+@dataclass(frozen=True)
+class TrainResult:
+    run_dir: Path
+    step: int
+    total_steps: int
+    stop_reason: str  # completed | interrupted | already_done (resumed past its end)
+    seconds: float  # training seconds in this session
+    last: dict[str, float] = field(default_factory=dict)
+    phases: dict[str, float] = field(default_factory=dict)
+
+
+def total_steps(config: TrainConfig, batches_per_epoch: int) -> int:
+    if config.steps is not None:
+        return config.steps
+    return math.ceil((config.epochs or 1) * batches_per_epoch / config.d_steps)
+
+
+class Trainer:
+    """Holds modules, optimizers, data and RNG for one run; ``run()`` trains to the configured end."""
+
+    def __init__(
+        self,
+        config: TrainConfig,
+        run: RunDir,
+        data: PreparedData,
+        device: torch.device,
+        progress: bool = True,
+        meter: PhaseMeter | None = None,
+    ) -> None:
+        self.config, self.run_dir, self.device = config, run, device
+        self.spec = MODELS.get(config.model.name)
+        self.modules = build_model(config.model, config.data.image_size, data.config.channels or 1).to(device)
+        self.family = FAMILIES.get(self.spec.family)(self.modules, config)
+        self.images = torch.from_numpy(data.train.images).to(device)
+        self.stream = BatchStream(len(self.images), config.batch_size, config.seed)
+        self.noise_gen = torch.Generator(device).manual_seed(config.seed)
+        grid_gen = torch.Generator().manual_seed(config.seed + 1)
+        self.fixed_noise = torch.randn(GRID_SIZE, config.model.latent_dim, generator=grid_gen).to(device)
+        self.meter = meter or PhaseClock()
+        self.progress = progress
+        self.step = 0
+        self.elapsed_before = 0.0  # training seconds of earlier sessions of this run
+        self._session_start = time.perf_counter()
+
+    @property
+    def total_steps(self) -> int:
+        return total_steps(self.config, self.stream.batches_per_epoch)
+
+    def restore(self, ckpt: checkpoint.Checkpoint) -> None:
+        for name, module in self.modules.items():
+            checkpoint.restore_module(module, ckpt.module_state(name), ckpt.path)
+        for name, optimizer in self.family.optimizers.items():
+            checkpoint.restore_optimizer(optimizer, name, ckpt)
+        self.noise_gen.set_state(ckpt.tensors["rng.noise"])
+        self.step = ckpt.step
+        self.elapsed_before = float(ckpt.meta.get("elapsed_seconds", 0.0))
+
+    @property
+    def elapsed(self) -> float:
+        """Training seconds over all sessions of this run."""
+        return self.elapsed_before + time.perf_counter() - self._session_start
+
+    def _noise(self, n: int) -> torch.Tensor:
+        return torch.randn(n, self.config.model.latent_dim, generator=self.noise_gen, device=self.device)
+
+    def save_checkpoint(self, stop_reason: str) -> Path:
+        meta: dict[str, Any] = {
+            "config": to_dict(self.config),
+            "epoch": self.step * self.config.d_steps / self.stream.batches_per_epoch,
+            "elapsed_seconds": self.elapsed,
+            "stop_reason": stop_reason,
+        }
+        rng = {"noise": self.noise_gen.get_state()}
+        path = checkpoint.save(self.run_dir.checkpoints, self.step, self.modules, self.family.optimizers, rng, meta)
+        checkpoint.prune(self.run_dir.checkpoints, self.config.keep_checkpoints)
+        return path
+
+    def save_grid(self, name: str) -> Path:
+        sampler = self.modules[self.spec.sampler]
+        sampler.eval()
+        with torch.no_grad():
+            images = sampler(self.fixed_noise)
+        sampler.train()
+        return save_grid(images, self.run_dir.samples / name, nrow=8)
+
+    def _log(self, sums: dict[str, torch.Tensor], count: int, images_per_s: float) -> dict[str, float]:
+        record = {k: round(float(v) / count, 6) for k, v in sums.items()}
+        line = {
+            "step": self.step,
+            "epoch": round(self.step * self.config.d_steps / self.stream.batches_per_epoch, 4),
+            **record,
+            "images_per_s": round(images_per_s, 2),
+            "seconds": round(self.elapsed, 3),
+        }
+        with open(self.run_dir.log, "a") as handle:
+            handle.write(json.dumps(line) + "\n")
+        return record
+
+    def run(self) -> TrainResult:
+        cfg, total = self.config, self.total_steps
+        self._session_start = time.perf_counter()
+        batch_index = self.step * cfg.d_steps
+
+        def next_real() -> torch.Tensor:
+            nonlocal batch_index
+            idx = self.stream.indices(batch_index).to(self.device)
+            batch_index += 1
+            return self.images.index_select(0, idx)
+
+        sums: dict[str, torch.Tensor] = {}
+        count, last, stop_reason = 0, {}, "completed"
+        window_start, window_step = time.perf_counter(), self.step
+        with GracefulStop() as stop, make_progress(self.progress) as bar:
+            task = bar.add_task("train", total=total, completed=self.step, info="")
+            while self.step < total:
+                if stop.requested:
+                    stop_reason = "interrupted"
+                    break
+                metrics = self.family.step(next_real, self._noise, self.meter)
+                self.step += 1
+                for k, v in metrics.items():
+                    sums[k] = sums[k] + v if k in sums else v.clone()
+                count += 1
+                if self.step % cfg.log_every == 0 or self.step == total:
+                    now = time.perf_counter()
+                    rate = (self.step - window_step) * cfg.batch_size * cfg.d_steps / max(now - window_start, 1e-9)
+                    last = self._log(sums, count, rate)
+                    sums, count, window_start, window_step = {}, 0, now, self.step
+                    info = "  ".join(f"{k} {last[k]:.3f}" for k in ("loss_d", "loss_g") if k in last)
+                    info += f"  {rate:,.0f} img/s"
+                    bar.update(task, info=info)
+                bar.update(task, completed=self.step)
+                if self.step % cfg.sample_every == 0:
+                    with self.meter.phase("sample"):
+                        self.save_grid(f"step_{self.step:08d}.png")
+                if self.step % cfg.checkpoint_every == 0 and self.step < total:
+                    with self.meter.phase("checkpoint"):
+                        self.save_checkpoint("running")
+        with self.meter.phase("checkpoint"):
+            self.save_checkpoint(stop_reason)
+        with self.meter.phase("sample"):
+            self.save_grid("latest.png")
+        return TrainResult(
+            run_dir=self.run_dir.root,
+            step=self.step,
+            total_steps=total,
+            stop_reason=stop_reason,
+            seconds=time.perf_counter() - self._session_start,
+            last=last,
+            phases=self.meter.seconds(),
+        )
