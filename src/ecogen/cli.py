@@ -74,12 +74,16 @@ def _result_table(result: TrainResult) -> Table:
 
 
 def _emit(result: TrainResult, as_json: bool) -> None:
+    """Print the result; an interrupted run exits 130 (after its checkpoint was saved), as shells expect."""
     if as_json:
         print(json.dumps({**asdict(result), "run_dir": str(result.run_dir)}))
+        if result.stop_reason == "interrupted":
+            raise typer.Exit(130)
     else:
         console.print(_result_table(result))
         if result.stop_reason == "interrupted":
             console.print(f"Interrupted; checkpoint saved. Continue with: ecogen train --resume {result.run_dir}")
+            raise typer.Exit(130)
         elif result.stop_reason == "already_done":
             console.print("Nothing to do: the run is already at its end; ask for more --epochs or --steps.")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 
+import torch
 from torch import nn
 
 from ecogen.config import ModelConfig
@@ -30,8 +31,12 @@ PRESETS: Registry[dict[str, object]] = Registry("preset")
 PRESETS.add("seed", {"name": "dcgan", "latent_dim": 100, "width_mult": 1.0, "d_downsample": "stride", "d_norm": "none"})
 
 
-def build_model(config: ModelConfig, image_size: int, channels: int) -> nn.ModuleDict:
-    return MODELS.get(config.name).build(config, image_size, channels)
+def build_model(config: ModelConfig, image_size: int, channels: int, seed: int = 0) -> nn.ModuleDict:
+    """Build on the CPU with initial weights drawn from ``seed``; the caller's global RNG is left untouched."""
+    spec = MODELS.get(config.name)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        return spec.build(config, image_size, channels)
 
 
 __all__ = ["MODELS", "PRESETS", "Discriminator", "Generator", "ModelSpec", "build_model"]

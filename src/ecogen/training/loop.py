@@ -59,7 +59,7 @@ class Trainer:
     ) -> None:
         self.config, self.run_dir, self.device = config, run, device
         self.spec = MODELS.get(config.model.name)
-        self.modules = build_model(config.model, config.data.image_size, data.config.channels or 1).to(device)
+        self.modules = build_model(config.model, config.data.image_size, data.config.channels or 1, config.seed).to(device)
         self.family = FAMILIES.get(self.spec.family)(self.modules, config)
         self.images = torch.from_numpy(data.train.images).to(device)
         self.stream = BatchStream(len(self.images), config.batch_size, config.seed)

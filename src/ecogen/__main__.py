@@ -1,0 +1,3 @@
+from ecogen.cli import main
+
+main()

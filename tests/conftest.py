@@ -1,0 +1,44 @@
+"""Shared fixtures: one tiny real run on bundled digits, trained once per session."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from ecogen import TrainConfig, train
+from ecogen.config import from_dict
+
+TINY = {
+    "data": {"source": "digits", "image_size": 16},
+    "model": {"width_mult": 0.25, "latent_dim": 16},
+    "batch_size": 32,
+    "steps": 6,
+    "log_every": 2,
+    "sample_every": 4,
+    "checkpoint_every": 4,
+    "device": "cpu",
+}
+
+
+def tiny_config(**changes) -> TrainConfig:
+    values = {**TINY, **changes}
+    return from_dict(TrainConfig, values)
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("runs") / "tiny"
+    train(tiny_config(), out, progress=False)
+    return out
+
+
+def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run the real CLI in a fresh process, as a user would."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
+    return subprocess.run(
+        [sys.executable, "-m", "ecogen", *args], capture_output=True, text=True, cwd=cwd, env=env, timeout=timeout
+    )

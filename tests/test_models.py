@@ -1,0 +1,65 @@
+import pytest
+import torch
+from torch import nn
+
+from ecogen.config import ModelConfig
+from ecogen.errors import ConfigError
+from ecogen.models import PRESETS, Discriminator, Generator, build_model
+
+
+def convs(module: nn.Module):
+    return [
+        (type(m).__name__, m.in_channels, m.out_channels, m.kernel_size[0], m.stride[0], m.padding[0])
+        for m in module.modules()
+        if isinstance(m, (nn.Conv2d, nn.ConvTranspose2d))
+    ]
+
+
+@pytest.mark.parametrize("channels", [1, 3])
+def test_seed_preset_is_exactly_the_reference_design(channels):
+    models = build_model(ModelConfig(**PRESETS.get("seed")), image_size=32, channels=channels)
+    assert convs(models["G"]) == [
+        ("ConvTranspose2d", 100, 256, 4, 1, 0),
+        ("ConvTranspose2d", 256, 128, 4, 2, 1),
+        ("ConvTranspose2d", 128, 64, 4, 2, 1),
+        ("ConvTranspose2d", 64, channels, 4, 2, 1),
+    ]
+    assert convs(models["D"]) == [
+        ("Conv2d", channels, 64, 4, 2, 1),
+        ("Conv2d", 64, 128, 4, 2, 1),
+        ("Conv2d", 128, 256, 4, 2, 1),
+        ("Conv2d", 256, 1, 4, 1, 0),
+    ]
+    kinds = [type(m).__name__ for m in models["G"].net]
+    assert kinds[-1] == "Tanh" and kinds.count("BatchNorm2d") == 3 and kinds.count("ReLU") == 3
+    leaky = [m for m in models["D"].modules() if isinstance(m, nn.LeakyReLU)]
+    assert len(leaky) == 3 and all(m.negative_slope == 0.2 for m in leaky)
+
+
+@pytest.mark.parametrize("size", [28, 32, 64, 16])
+@pytest.mark.parametrize("downsample", ["stride", "avgpool"])
+def test_shapes_for_each_size(size, downsample):
+    g, d = Generator(32, size, 3, width_mult=0.25), Discriminator(size, 3, 0.25, downsample, "batch")
+    images = g(torch.randn(5, 32))
+    assert images.shape == (5, 3, size, size)
+    assert images.min() >= -1 and images.max() <= 1
+    assert d(images).shape == (5,)
+
+
+def test_28_starts_from_seven_by_seven():
+    first = Generator(100, 28, 1).net[0]
+    assert first.kernel_size == (7, 7) and first.out_channels == 128
+
+
+def test_width_multiplier_scales_channels():
+    assert convs(Generator(100, 32, 1, width_mult=0.5))[0][2] == 128
+
+
+def test_dcgan_initialisation():
+    weights = torch.cat([m.weight.flatten() for m in Generator(100, 64, 3).modules() if isinstance(m, nn.ConvTranspose2d)])
+    assert abs(weights.std().item() - 0.02) < 0.002 and abs(weights.mean().item()) < 0.001
+
+
+def test_unsupported_size_is_a_clear_error():
+    with pytest.raises(ConfigError, match="image_size: 30"):
+        Generator(100, 30, 1)
