@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import torch
 
+from ecogen.errors import DataError
+
 
 class BatchStream:
     """Infinite stream of index batches; each epoch is a fresh permutation seeded by (seed, epoch).
@@ -14,7 +16,7 @@ class BatchStream:
 
     def __init__(self, n: int, batch_size: int, seed: int) -> None:
         if batch_size > n:
-            raise ValueError(f"batch size {batch_size} exceeds the {n} training images")
+            raise DataError(f"batch size {batch_size} exceeds the {n} training images")
         self.n, self.batch_size, self.seed = n, batch_size, seed
         self.batches_per_epoch = n // batch_size
         self._epoch = -1
