@@ -16,8 +16,8 @@ $(STAMP): pyproject.toml
 install: $(STAMP)
 
 demo: $(STAMP)
-	$(BIN)/ecogen train --data mnist --model dcgan --epochs 12 --out runs/demo --overwrite
-	$(BIN)/ecogen sample runs/demo --n 64 --seed 0 --out runs/demo/grid.png
+	$(BIN)/ecogen train --data mnist --model dcgan --epochs 8 --out runs/demo --overwrite
+	$(BIN)/ecogen sample runs/demo --n 64 --seed 0 --out runs/demo/grid.png --overwrite
 	@echo "Look at runs/demo/grid.png (and runs/demo/samples/ for training progress)."
 
 test: $(STAMP)

@@ -34,6 +34,7 @@ def test_seed_preset_is_exactly_the_reference_design(channels):
     assert kinds[-1] == "Tanh" and kinds.count("BatchNorm2d") == 3 and kinds.count("ReLU") == 3
     leaky = [m for m in models["D"].modules() if isinstance(m, nn.LeakyReLU)]
     assert len(leaky) == 3 and all(m.negative_slope == 0.2 for m in leaky)
+    assert sum(isinstance(m, nn.BatchNorm2d) for m in models["D"].modules()) == 2  # not after the first conv
 
 
 @pytest.mark.parametrize("size", [28, 32, 64, 16])

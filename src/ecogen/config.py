@@ -42,7 +42,7 @@ class ModelConfig:
     latent_dim: Positive = 100
     width_mult: PositiveFloat = 1.0  # channel widths scale from 64 at the highest resolution
     d_downsample: Literal["stride", "avgpool"] = "stride"
-    d_norm: Literal["none", "batch"] = "none"
+    d_norm: Literal["none", "batch"] = "batch"  # BatchNorm after every D conv but the first (DCGAN)
 
 
 @dataclass(config=_STRICT)

@@ -28,7 +28,7 @@ PRESETS: Registry[dict[str, object]] = Registry("preset")
 # The reference design ecogen started from; at 32x32 it is exactly
 #   G: ConvT 100->256 (k4 s1 p0), 256->128, 128->64, 64->C (k4 s2 p1)
 #   D: Conv C->64, 64->128, 128->256 (k4 s2 p1), 256->1 (k4 s1 p0)
-PRESETS.add("seed", {"name": "dcgan", "latent_dim": 100, "width_mult": 1.0, "d_downsample": "stride", "d_norm": "none"})
+PRESETS.add("seed", {"name": "dcgan", "latent_dim": 100, "width_mult": 1.0, "d_downsample": "stride", "d_norm": "batch"})
 
 
 def build_model(config: ModelConfig, image_size: int, channels: int, seed: int = 0) -> nn.ModuleDict:
