@@ -18,9 +18,9 @@ def test_load_and_sample_is_seeded(tiny_run):
 
 def test_grid_and_folder_outputs(tiny_run, tmp_path):
     gen = load(tiny_run, device="cpu")
-    [grid] = sample_to(gen, 9, tmp_path / "grid.png")
+    [grid] = sample_to(gen, 9, tmp_path / "grid.png").paths
     assert Image.open(grid).size == (3 * 18 + 2, 3 * 18 + 2)
-    paths = sample_to(gen, 5, tmp_path / "each")
+    paths = sample_to(gen, 5, tmp_path / "each").paths
     assert [p.name for p in paths] == [f"00000{i}.png" for i in range(5)]
     pixels = np.asarray(Image.open(paths[0]))
     expected = ((gen.sample(5)[0, 0] + 1) * 127.5).round().numpy()

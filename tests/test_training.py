@@ -79,7 +79,7 @@ def test_bad_input_does_not_clear_a_run_even_with_overwrite(tiny_run):
 def test_every_loss_and_d_steps_train(tmp_path, loss):
     result = train(tiny_config(loss=loss, d_steps=2, steps=3), tmp_path / loss, progress=False)
     assert result.step == 3 and all(np.isfinite(v) for v in result.last.values())
-    assert {"data", "d_step", "g_step", "checkpoint", "sample"} <= set(result.phases)
+    assert {"data", "d_step", "g_step", "checkpoint", "sample"} <= set(result.record.phases)
 
 
 def test_checkpoints_and_grids_follow_their_schedule(tiny_run):

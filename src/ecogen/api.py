@@ -2,23 +2,30 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from ecogen import checkpoint
 from ecogen.atomic import write_json, write_text
-from ecogen.config import TrainConfig, dump_yaml, from_dict, merge, to_dict
+from ecogen.config import EnergyConfig, TrainConfig, dump_yaml, from_dict, merge, to_dict
 from ecogen.data import prepare_data
 from ecogen.device import resolve_device
 from ecogen.errors import CheckpointError, ConfigError, EcogenError
+from ecogen.energy import EnergyTracker, resolve_intensity
 from ecogen.generation import TrainedGenerator
+from ecogen.generation.receipt import read_receipt, receipt_text
+from ecogen.report import record as records
 from ecogen.report.images import save_grid, save_images
 from ecogen.rundir import RunDir
 from ecogen.training import Trainer, TrainResult
-from ecogen.training.loop import total_steps
 
 # What may change when a run is resumed; everything else defines the run and is fixed.
-RESUMABLE = ("epochs", "steps", "device", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints")
+RESUMABLE = (
+    "epochs", "steps", "device", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+    "energy.sensors", "energy.country", "energy.carbon_intensity", "energy.pue", "energy.cpu_watts",
+    "energy.max_wh", "energy.max_gco2", "energy.max_seconds",
+)
 
 
 def train(
@@ -52,7 +59,7 @@ def resume(out: str | Path, *, progress: bool = True, **changes: Any) -> TrainRe
     run = RunDir(Path(out))
     run.require_run()
     ckpt = checkpoint.latest(run.checkpoints)
-    fixed = sorted(set(changes) - set(RESUMABLE))
+    fixed = sorted(set(_dotted(changes)) - set(RESUMABLE))
     if fixed:
         raise ConfigError(f"cannot change {', '.join(fixed)} when resuming (only {', '.join(RESUMABLE)} may change)")
     try:
@@ -63,17 +70,47 @@ def resume(out: str | Path, *, progress: bool = True, **changes: Any) -> TrainRe
         changes["steps"] = None  # a new epoch target replaces an earlier step target
     config = from_dict(TrainConfig, merge(to_dict(saved), changes))
     data = prepare_data(config.data, split=run.read_split())
-    trainer = Trainer(config, run, data, resolve_device(config.device), progress=progress)
+    previous = records.read(run.record) if run.record.exists() else None
+    trainer = Trainer(config, run, data, resolve_device(config.device), progress=progress, previous=previous)
     trainer.restore(ckpt)
     if trainer.step >= trainer.total_steps:
-        return TrainResult(run.root, trainer.step, trainer.total_steps, "already_done", 0.0)
+        return TrainResult(run.root, trainer.step, trainer.total_steps, "already_done", 0.0, record=previous)
     write_text(run.config, dump_yaml(config))
     return trainer.run()
+
+
+def _dotted(changes: dict[str, Any], prefix: str = "") -> list[str]:
+    """``{"energy": {"max_wh": 1}}`` and ``{"energy.max_wh": 1}`` both name ``energy.max_wh``."""
+    keys = []
+    for key, value in changes.items():
+        name = f"{prefix}{key}"
+        keys += _dotted(value, f"{name}.") if isinstance(value, dict) else [name]
+    return keys
 
 
 def load(path: str | Path, device: str = "auto") -> TrainedGenerator:
     """Load the newest checkpoint of a run as a generator: ``load("runs/mnist").sample(16, seed=0)``."""
     return TrainedGenerator.from_run(path, device)
+
+
+@dataclass(frozen=True)
+class SampleResult:
+    paths: list[Path]
+    n: int
+    wh: float
+    gco2: float
+    flops_per_image: int
+    seconds: float
+    estimated: bool
+    sensors: list[str]
+
+    @property
+    def wh_per_image(self) -> float:
+        return self.wh / self.n
+
+    @property
+    def gco2_per_image(self) -> float:
+        return self.gco2 / self.n
 
 
 def sample_to(
@@ -84,8 +121,12 @@ def sample_to(
     seed: int = 0,
     batch_size: int = 256,
     overwrite: bool = False,
-) -> list[Path]:
-    """Write ``n`` samples: a grid when ``out`` ends in .png/.jpg, else one PNG per image in folder ``out``."""
+    energy: EnergyConfig | None = None,
+) -> SampleResult:
+    """Write ``n`` samples, metered: a grid when ``out`` ends in .png/.jpg, else one PNG per image in ``out``.
+
+    Each PNG carries a receipt (energy, carbon, FLOPs per image, model hash, sensor); see read_receipt.
+    """
     out = Path(out)
     grid = out.suffix.lower() in (".png", ".jpg", ".jpeg")
     if grid and out.exists() and not overwrite:
@@ -94,10 +135,33 @@ def sample_to(
         raise EcogenError(f"{out} already holds PNG files; pass --overwrite to replace them")
     if not grid and out.exists() and not out.is_dir():
         raise EcogenError(f"output path {out} exists and is not a folder")
-    images = generator.sample(n, seed=seed, batch_size=batch_size)
-    if grid:
-        return [save_grid(images, out)]
-    return save_images(images, out)
+    energy = energy or generator.config.energy
+    carbon = resolve_intensity(energy.country, energy.carbon_intensity, energy.pue)
+    flops = generator.flops_per_image()
+    with EnergyTracker(energy.sensors, generator.device, carbon, energy.cpu_watts) as tracker:
+        with tracker.phase("sample"):
+            images = generator.sample(n, seed=seed, batch_size=batch_size)
+        tracker.add_flops("sample", flops * n)
+    report = tracker.report()
+    share = 1 if grid else n
+    receipt = {
+        "model_sha256": generator.model_hash,
+        "step": generator.step,
+        "seed": seed,
+        "images": n if grid else 1,  # how many images this file holds and the numbers cover
+        "energy_wh": report.wh() / share,
+        "gco2": report.gco2() / share,
+        "flops": flops * n // share,
+        "sensors": [s["name"] for s in report.sensors],
+        "estimated": report.estimated,
+        "carbon_g_per_kwh": carbon.g_per_kwh,
+        "pue": carbon.pue,
+        "created": records.now(),
+    }
+    text = receipt_text(receipt)
+    paths = [save_grid(images, out, text=text)] if grid else save_images(images, out, text=text)
+    return SampleResult(paths, n, report.wh(), report.gco2(), flops, report.total.seconds, report.estimated,
+                        [s["name"] for s in report.sensors])
 
 
-__all__ = ["RESUMABLE", "load", "resume", "sample_to", "total_steps", "train"]
+__all__ = ["RESUMABLE", "SampleResult", "load", "read_receipt", "resume", "sample_to", "train"]

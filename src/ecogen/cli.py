@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
-from dataclasses import asdict
+from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Optional
 
@@ -16,6 +16,12 @@ from ecogen import api
 from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge
 from ecogen.errors import EcogenError
 from ecogen.models import PRESETS
+from ecogen.device import resolve_device
+from ecogen.energy.calibrate import cache_file
+from ecogen.energy.calibrate import calibrate as measure_calibration
+from ecogen.report import record as records
+from ecogen.report.tables import bill_table, run_summary, si
+from ecogen.rundir import RunDir
 from ecogen.training import TrainResult
 
 app = typer.Typer(
@@ -54,6 +60,14 @@ TRAIN_KEYS = {
     "sample_every": "sample_every",
     "checkpoint_every": "checkpoint_every",
     "keep_checkpoints": "keep_checkpoints",
+    "sensors": "energy.sensors",
+    "country": "energy.country",
+    "carbon_intensity": "energy.carbon_intensity",
+    "pue": "energy.pue",
+    "cpu_watts": "energy.cpu_watts",
+    "max_wh": "energy.max_wh",
+    "max_gco2": "energy.max_gco2",
+    "max_seconds": "energy.max_seconds",
 }
 
 
@@ -61,31 +75,26 @@ def _overrides(options: dict[str, Any]) -> dict[str, Any]:
     return {TRAIN_KEYS[k]: v for k, v in options.items() if k in TRAIN_KEYS and v is not None}
 
 
-def _result_table(result: TrainResult) -> Table:
-    table = Table(title=f"ecogen run {result.run_dir}", show_header=False)
-    table.add_row("stopped", f"{result.stop_reason} at step {result.step} of {result.total_steps}")
-    table.add_row("seconds (this session)", f"{result.seconds:.1f}")
-    for key, value in result.last.items():
-        table.add_row(key, f"{value:.4f}")
-    for phase, seconds in sorted(result.phases.items()):
-        table.add_row(f"phase {phase}", f"{seconds:.2f} s")
-    table.add_row("samples", str(result.run_dir / "samples" / "latest.png"))
-    return table
-
-
 def _emit(result: TrainResult, as_json: bool) -> None:
     """Print the result; an interrupted run exits 130 (after its checkpoint was saved), as shells expect."""
     if as_json:
-        print(json.dumps({**asdict(result), "run_dir": str(result.run_dir)}))
-        if result.stop_reason == "interrupted":
-            raise typer.Exit(130)
+        data = {**asdict(result), "run_dir": str(result.run_dir)}
+        data["record"] = result.record.model_dump() if result.record else None
+        print(json.dumps(data))
     else:
-        console.print(_result_table(result))
+        console.print(f"{result.run_dir}: {result.stop_reason} at step {result.step} of {result.total_steps}; "
+                      + "  ".join(f"{k} {v:.3f}" for k, v in result.last.items()))
+        if result.record is not None:
+            console.print(bill_table(result.record, "energy bill"))
+            for line in run_summary(result.record):
+                console.print(line)
+        console.print(f"samples: {result.run_dir / 'samples' / 'latest.png'}")
+        if result.stop_reason == "already_done":
+            console.print("Nothing to do: the run is already at its end; ask for more --epochs or --steps.")
         if result.stop_reason == "interrupted":
             console.print(f"Interrupted; checkpoint saved. Continue with: ecogen train --resume {result.run_dir}")
-            raise typer.Exit(130)
-        elif result.stop_reason == "already_done":
-            console.print("Nothing to do: the run is already at its end; ask for more --epochs or --steps.")
+    if result.stop_reason == "interrupted":
+        raise typer.Exit(130)
 
 
 @app.command()
@@ -117,6 +126,14 @@ def train(
     sample_every: Optional[int] = typer.Option(None),
     checkpoint_every: Optional[int] = typer.Option(None),
     keep_checkpoints: Optional[int] = typer.Option(None),
+    sensors: Optional[str] = typer.Option(None, help="auto, or a comma list of: rapl, nvml, estimate, codecarbon."),
+    country: Optional[str] = typer.Option(None, help="ISO 3166 alpha-3 country for grid carbon intensity."),
+    carbon_intensity: Optional[float] = typer.Option(None, help="gCO2eq per kWh; overrides --country."),
+    pue: Optional[float] = typer.Option(None, help="Data-centre power usage effectiveness (>= 1)."),
+    cpu_watts: Optional[float] = typer.Option(None, help="Estimate sensor: W of all usable cores at full load."),
+    max_wh: Optional[float] = typer.Option(None, help="Stop cleanly once the run has used this many Wh."),
+    max_gco2: Optional[float] = typer.Option(None, help="Stop cleanly at this many gCO2eq."),
+    max_seconds: Optional[float] = typer.Option(None, help="Stop cleanly after this many training seconds."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML config; options given here override it."),
     out: Path = typer.Option(Path("runs/default"), help="Run folder."),
     resume: Optional[Path] = typer.Option(None, help="Continue the run in this folder."),
@@ -128,8 +145,7 @@ def train(
     """Train a generator (or continue one with --resume)."""
     options = {k: v for k, v in locals().items() if k in TRAIN_KEYS}
     if resume is not None:
-        changes = {k: v for k, v in options.items() if v is not None}
-        result = api.resume(resume, progress=not quiet, **changes)
+        result = api.resume(resume, progress=not quiet, **_overrides(options))
         return _emit(result, as_json)
     values: dict[str, Any] = load_yaml(config) if config else {}
     if preset is not None:
@@ -150,12 +166,61 @@ def sample(
     batch_size: int = typer.Option(256),
     device: str = typer.Option("auto"),
     overwrite: bool = typer.Option(False, help="Replace existing output files."),
+    country: Optional[str] = typer.Option(None, help="Price the energy at this country's grid intensity."),
+    carbon_intensity: Optional[float] = typer.Option(None, help="gCO2eq per kWh; overrides --country."),
 ) -> None:
-    """Generate images from a trained run."""
+    """Generate images from a trained run; each PNG carries a receipt of what it cost."""
     generator = api.load(run, device=device)
-    paths = api.sample_to(generator, n, out, seed=seed, batch_size=batch_size, overwrite=overwrite)
-    where = paths[0] if len(paths) == 1 else f"{out}/ ({len(paths)} PNG files)"
+    energy = generator.config.energy
+    if country is not None or carbon_intensity is not None:
+        energy = replace(energy, country=country, carbon_intensity=carbon_intensity)
+    result = api.sample_to(generator, n, out, seed=seed, batch_size=batch_size, overwrite=overwrite, energy=energy)
+    where = result.paths[0] if len(result.paths) == 1 else f"{out}/ ({len(result.paths)} PNG files)"
+    kind = "estimated" if result.estimated else "measured"
     console.print(f"{n} images from step {generator.step} -> {where}")
+    console.print(
+        f"per image: {si(result.wh_per_image, 'Wh')}, {si(result.gco2_per_image, 'g')}CO2eq, "
+        f"{si(result.flops_per_image)}FLOPs ({kind}: {', '.join(result.sensors)}); "
+        f"total {si(result.wh, 'Wh')} in {result.seconds:.2f} s"
+    )
+
+
+@app.command()
+def energy(
+    run: Path = typer.Argument(..., help="Run folder."),
+    as_json: bool = typer.Option(False, "--json", help="Print run.json's content."),
+) -> None:
+    """The run's energy bill, by phase."""
+    RunDir(run).require_run()
+    record = records.read(RunDir(run).record)
+    if as_json:
+        print(record.model_dump_json(indent=2))
+        return
+    console.print(bill_table(record, f"energy bill of {run}"))
+    for line in run_summary(record):
+        console.print(line)
+
+
+@app.command()
+def receipt(image: Path = typer.Argument(..., help="A PNG written by 'ecogen sample'.")) -> None:
+    """Read back the receipt stored in a generated image."""
+    data = api.read_receipt(image)
+    table = Table(title=f"receipt of {image}", show_header=False)
+    for key, value in data.items():
+        table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))
+    console.print(table)
+
+
+@app.command()
+def calibrate(
+    device: str = typer.Option("auto"),
+    seconds: float = typer.Option(1.5, help="Measuring time per precision."),
+) -> None:
+    """Measure this machine's peak FLOP/s (matrix products) once; runs then report utilisation."""
+    entry = measure_calibration(resolve_device(device), seconds)
+    for dtype, peak in entry["peak_flops"].items():
+        console.print(f"{entry['device']} {dtype}: {peak / 1e9:,.1f} GFLOP/s")
+    console.print(f"cached in {cache_file()}")
 
 
 def main() -> None:

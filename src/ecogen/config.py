@@ -54,12 +54,27 @@ class OptimConfig:
 
 
 @dataclass(config=_STRICT)
+class EnergyConfig:
+    """How energy is measured and priced, and the budgets that stop training."""
+
+    sensors: str = "auto"  # auto (best available per domain) or a comma list: rapl, nvml, estimate, codecarbon
+    country: str | None = None  # ISO 3166 alpha-3 for the bundled grid-intensity table
+    carbon_intensity: Annotated[float, Field(ge=0)] | None = None  # gCO2eq/kWh; overrides country
+    pue: Annotated[float, Field(ge=1.0)] = 1.0
+    cpu_watts: PositiveFloat | None = None  # for the estimate sensor: all usable cores at full load
+    max_wh: PositiveFloat | None = None
+    max_gco2: PositiveFloat | None = None
+    max_seconds: PositiveFloat | None = None
+
+
+@dataclass(config=_STRICT)
 class TrainConfig:
     """Everything that determines a training run (the output folder is not part of it)."""
 
     data: DataConfig = dataclasses.field(default_factory=DataConfig)
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
+    energy: EnergyConfig = dataclasses.field(default_factory=EnergyConfig)
     loss: str = "nonsaturating"
     batch_size: Positive = 64
     epochs: Positive | None = 5

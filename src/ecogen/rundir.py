@@ -24,6 +24,10 @@ class RunDir:
         return self.root / "split.json"
 
     @property
+    def record(self) -> Path:
+        return self.root / "run.json"
+
+    @property
     def log(self) -> Path:
         return self.root / "log.jsonl"
 
@@ -52,7 +56,7 @@ class RunDir:
 
     def clear(self) -> None:
         """Remove what a previous run wrote here (for --overwrite); other files are left alone."""
-        for path in (self.config, self.split, self.log):
+        for path in (self.config, self.split, self.log, self.record):
             path.unlink(missing_ok=True)
         for folder in (self.samples, self.checkpoints):
             if folder.exists():

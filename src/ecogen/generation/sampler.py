@@ -11,6 +11,7 @@ from torch import nn
 from ecogen import checkpoint
 from ecogen.config import TrainConfig, from_dict
 from ecogen.device import resolve_device
+from ecogen.energy.flops import count_flops
 from ecogen.errors import CheckpointError, ConfigError
 from ecogen.models import MODELS, build_model
 from ecogen.rundir import RunDir
@@ -52,6 +53,10 @@ class TrainedGenerator:
     def decode(self, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
         out = [self.module(chunk.to(self.device)).float().cpu() for chunk in z.split(batch_size)]
         return torch.cat(out)
+
+    def flops_per_image(self) -> int:
+        z = self.latents(1).to(self.device)
+        return count_flops(lambda: self.decode(z))
 
     def sample(self, n: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
         """``n`` images as a CPU tensor in [-1, 1], N x C x H x W."""

@@ -34,10 +34,20 @@ def make_grid(images: torch.Tensor, nrow: int | None = None, padding: int = 2) -
     return grid
 
 
-def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None) -> Path:
+def _pnginfo(text: dict[str, str] | None) -> PngImagePlugin.PngInfo | None:
+    if not text:
+        return None
+    info = PngImagePlugin.PngInfo()
+    for key, value in text.items():
+        info.add_text(key, value)
+    return info
+
+
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, text: dict[str, str] | None = None) -> Path:
+    """One image tiling ``images``; ``text`` goes into PNG text chunks."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    to_pil(make_grid(images, nrow)).save(path)
+    to_pil(make_grid(images, nrow)).save(path, pnginfo=_pnginfo(text))
     return path
 
 
@@ -47,11 +57,7 @@ def save_images(
     """One PNG per image, numbered from ``start``; ``text`` goes into each file's PNG text chunks."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
-    info = None
-    if text:
-        info = PngImagePlugin.PngInfo()
-        for key, value in text.items():
-            info.add_text(key, value)
+    info = _pnginfo(text)
     paths = []
     for i, img in enumerate(to_uint8(images), start=start):
         path = folder / f"{i:06d}.png"

@@ -5,12 +5,14 @@ The loss registry owns the math; this file owns only the order of updates.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
 
 import torch
 from torch import nn
 
 from ecogen.config import TrainConfig
+from ecogen.energy.flops import count_flops
 from ecogen.training.losses import LOSSES
 from ecogen.training.phases import PhaseMeter
 
@@ -59,3 +61,23 @@ class GanFamily:
             "d_real": torch.sigmoid(real_logits.detach()).mean(),
             "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
         }
+
+    def flop_counts(self, real: torch.Tensor) -> dict[str, int]:
+        """FLOPs of one D update, one G update and one generated image, on copies (no state changes)."""
+        G, D = copy.deepcopy(self.G), copy.deepcopy(self.D)
+        gen = torch.Generator(real.device).manual_seed(0)
+        z = torch.randn(len(real), self.latent_dim, device=real.device, generator=gen)
+
+        def d_update() -> None:
+            with torch.no_grad():
+                fake = G(z)
+            self.loss.d(D(real), D(fake)).backward()
+
+        def g_update() -> None:
+            self.loss.g(D(G(z))).backward()
+
+        def one_image() -> None:
+            with torch.no_grad():
+                G.eval()(z[:1])
+
+        return {"d_step": count_flops(d_update), "g_step": count_flops(g_update), "image": count_flops(one_image)}

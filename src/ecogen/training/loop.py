@@ -1,6 +1,8 @@
-"""The training loop: schedule, data feeding, logging, grids and checkpoints, shared by every family.
+"""The training loop: schedule, data feeding, logging, grids, checkpoints and the bill, for every family.
 
-The family (see families.py) owns what one step does; this file owns when things happen.
+The family (see families.py) owns what one step does; this file owns when things happen. Every phase
+runs inside ``tracker.phase(...)``, so the run's energy is split by phase where the loop already
+separates them.
 """
 
 from __future__ import annotations
@@ -18,12 +20,13 @@ from ecogen import checkpoint
 from ecogen.config import TrainConfig, to_dict
 from ecogen.data import BatchStream, PreparedData
 from ecogen.models import MODELS, build_model
+from ecogen.report import record as records
 from ecogen.report.images import save_grid
 from ecogen.report.progress import make_progress
 from ecogen.rundir import RunDir
+from ecogen.training.accounting import RunAccount
 from ecogen.training.families import FAMILIES
 from ecogen.training.interrupt import GracefulStop
-from ecogen.training.phases import PhaseClock, PhaseMeter
 
 GRID_SIZE = 64
 
@@ -33,10 +36,10 @@ class TrainResult:
     run_dir: Path
     step: int
     total_steps: int
-    stop_reason: str  # completed | interrupted | already_done (resumed past its end)
+    stop_reason: str  # completed | interrupted | budget_wh | budget_gco2 | budget_seconds | already_done
     seconds: float  # training seconds in this session
     last: dict[str, float] = field(default_factory=dict)
-    phases: dict[str, float] = field(default_factory=dict)
+    record: records.RunRecord | None = None
 
 
 def total_steps(config: TrainConfig, batches_per_epoch: int) -> int:
@@ -46,7 +49,7 @@ def total_steps(config: TrainConfig, batches_per_epoch: int) -> int:
 
 
 class Trainer:
-    """Holds modules, optimizers, data and RNG for one run; ``run()`` trains to the configured end."""
+    """Holds modules, optimizers, data, RNG and the bill of one run; ``run()`` trains to the configured end."""
 
     def __init__(
         self,
@@ -55,18 +58,19 @@ class Trainer:
         data: PreparedData,
         device: torch.device,
         progress: bool = True,
-        meter: PhaseMeter | None = None,
+        previous: records.RunRecord | None = None,
     ) -> None:
         self.config, self.run_dir, self.device = config, run, device
         self.spec = MODELS.get(config.model.name)
-        self.modules = build_model(config.model, config.data.image_size, data.config.channels or 1, config.seed).to(device)
+        channels = data.config.channels or 1
+        self.modules = build_model(config.model, config.data.image_size, channels, config.seed).to(device)
         self.family = FAMILIES.get(self.spec.family)(self.modules, config)
         self.images = torch.from_numpy(data.train.images).to(device)
         self.stream = BatchStream(len(self.images), config.batch_size, config.seed)
         self.noise_gen = torch.Generator(device).manual_seed(config.seed)
         grid_gen = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_noise = torch.randn(GRID_SIZE, config.model.latent_dim, generator=grid_gen).to(device)
-        self.meter = meter or PhaseClock()
+        self.account = RunAccount(config.energy, run, device, previous)
         self.progress = progress
         self.step = 0
         self.elapsed_before = 0.0  # training seconds of earlier sessions of this run
@@ -75,6 +79,15 @@ class Trainer:
     @property
     def total_steps(self) -> int:
         return total_steps(self.config, self.stream.batches_per_epoch)
+
+    @property
+    def train_images(self) -> int:
+        return self.step * self.config.d_steps * self.config.batch_size
+
+    @property
+    def elapsed(self) -> float:
+        """Training seconds over all sessions of this run."""
+        return self.elapsed_before + time.perf_counter() - self._session_start
 
     def restore(self, ckpt: checkpoint.Checkpoint) -> None:
         for name, module in self.modules.items():
@@ -85,15 +98,11 @@ class Trainer:
         self.step = ckpt.step
         self.elapsed_before = float(ckpt.meta.get("elapsed_seconds", 0.0))
 
-    @property
-    def elapsed(self) -> float:
-        """Training seconds over all sessions of this run."""
-        return self.elapsed_before + time.perf_counter() - self._session_start
-
     def _noise(self, n: int) -> torch.Tensor:
         return torch.randn(n, self.config.model.latent_dim, generator=self.noise_gen, device=self.device)
 
     def save_checkpoint(self, stop_reason: str) -> Path:
+        """Checkpoint, then the bill that goes with it (run.json), both atomically."""
         meta: dict[str, Any] = {
             "config": to_dict(self.config),
             "epoch": self.step * self.config.d_steps / self.stream.batches_per_epoch,
@@ -103,6 +112,7 @@ class Trainer:
         rng = {"noise": self.noise_gen.get_state()}
         path = checkpoint.save(self.run_dir.checkpoints, self.step, self.modules, self.family.optimizers, rng, meta)
         checkpoint.prune(self.run_dir.checkpoints, self.config.keep_checkpoints)
+        self.account.write(stop_reason, self.step, self.train_images)
         return path
 
     def save_grid(self, name: str) -> Path:
@@ -113,7 +123,8 @@ class Trainer:
         sampler.train()
         return save_grid(images, self.run_dir.samples / name, nrow=8)
 
-    def _log(self, sums: dict[str, torch.Tensor], count: int, images_per_s: float) -> dict[str, float]:
+    def _log(self, sums: dict[str, torch.Tensor], count: int, images_per_s: float) -> dict[str, Any]:
+        wh, gco2, _ = self.account.totals()
         record = {k: round(float(v) / count, 6) for k, v in sums.items()}
         line = {
             "step": self.step,
@@ -121,13 +132,21 @@ class Trainer:
             **record,
             "images_per_s": round(images_per_s, 2),
             "seconds": round(self.elapsed, 3),
+            "wh": round(wh, 6),
+            "gco2": round(gco2, 6),
         }
         with open(self.run_dir.log, "a") as handle:
             handle.write(json.dumps(line) + "\n")
-        return record
+        return line
+
+    def _info(self, line: dict[str, Any], flops_per_step: int, steps_per_s: float) -> str:
+        info = "  ".join(f"{k} {line[k]:.3f}" for k in ("loss_d", "loss_g") if k in line)
+        rate = flops_per_step * steps_per_s
+        util = f" ({rate / self.account.peak:.0%} of peak)" if self.account.peak else ""
+        return f"{info}  {line['images_per_s']:,.0f} img/s  {rate / 1e9:.1f} GFLOP/s{util}  {line['wh']:.3f} Wh"
 
     def run(self) -> TrainResult:
-        cfg, total = self.config, self.total_steps
+        cfg, total, tracker = self.config, self.total_steps, self.account.tracker
         self._session_start = time.perf_counter()
         batch_index = self.step * cfg.d_steps
 
@@ -137,45 +156,49 @@ class Trainer:
             batch_index += 1
             return self.images.index_select(0, idx)
 
+        flops = self.family.flop_counts(self.images[: cfg.batch_size])
+        flops_per_step = flops["d_step"] * cfg.d_steps + flops["g_step"]
         sums: dict[str, torch.Tensor] = {}
         count, last, stop_reason = 0, {}, "completed"
         window_start, window_step = time.perf_counter(), self.step
-        with GracefulStop() as stop, make_progress(self.progress) as bar:
+        with tracker, GracefulStop() as stop, make_progress(self.progress) as bar:
             task = bar.add_task("train", total=total, completed=self.step, info="")
             while self.step < total:
-                if stop.requested:
-                    stop_reason = "interrupted"
+                reason = "interrupted" if stop.requested else self.account.budget_reason()
+                if reason:
+                    stop_reason = reason
                     break
-                metrics = self.family.step(next_real, self._noise, self.meter)
+                metrics = self.family.step(next_real, self._noise, tracker)
+                tracker.add_flops("d_step", flops["d_step"] * cfg.d_steps)
+                tracker.add_flops("g_step", flops["g_step"])
                 self.step += 1
                 for k, v in metrics.items():
                     sums[k] = sums[k] + v if k in sums else v.clone()
                 count += 1
                 if self.step % cfg.log_every == 0 or self.step == total:
                     now = time.perf_counter()
-                    rate = (self.step - window_step) * cfg.batch_size * cfg.d_steps / max(now - window_start, 1e-9)
-                    last = self._log(sums, count, rate)
+                    steps_per_s = (self.step - window_step) / max(now - window_start, 1e-9)
+                    last = self._log(sums, count, steps_per_s * cfg.batch_size * cfg.d_steps)
+                    bar.update(task, info=self._info(last, flops_per_step, steps_per_s))
                     sums, count, window_start, window_step = {}, 0, now, self.step
-                    info = "  ".join(f"{k} {last[k]:.3f}" for k in ("loss_d", "loss_g") if k in last)
-                    info += f"  {rate:,.0f} img/s"
-                    bar.update(task, info=info)
                 bar.update(task, completed=self.step)
                 if self.step % cfg.sample_every == 0:
-                    with self.meter.phase("sample"):
+                    with tracker.phase("sample"):
                         self.save_grid(f"step_{self.step:08d}.png")
                 if self.step % cfg.checkpoint_every == 0 and self.step < total:
-                    with self.meter.phase("checkpoint"):
+                    with tracker.phase("checkpoint"):
                         self.save_checkpoint("running")
-        with self.meter.phase("checkpoint"):
-            self.save_checkpoint(stop_reason)
-        with self.meter.phase("sample"):
-            self.save_grid("latest.png")
+            with tracker.phase("sample"):
+                self.save_grid("latest.png")
+            with tracker.phase("checkpoint"):
+                self.save_checkpoint(stop_reason)
+        record = self.account.write(stop_reason, self.step, self.train_images)  # final, tracker stopped
         return TrainResult(
             run_dir=self.run_dir.root,
             step=self.step,
             total_steps=total,
             stop_reason=stop_reason,
             seconds=time.perf_counter() - self._session_start,
-            last=last,
-            phases=self.meter.seconds(),
+            last={k: v for k, v in last.items() if k.startswith(("loss", "d_"))},
+            record=record,
         )

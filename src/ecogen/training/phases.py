@@ -1,37 +1,24 @@
-"""Phase meter: ``with meter.phase("d_step"):`` around each part of a step.
+"""What a training step needs from a meter: ``with meter.phase("d_step"):`` and FLOP counts.
 
-The loop separates its phases (data, d_step, g_step, checkpoint, sample) once, here; anything that
-wants per-phase numbers (wall time now, energy via ecogen.energy) plugs in as a PhaseMeter.
+The loop separates its phases (data, d_step, g_step, checkpoint, sample) once; ecogen.energy's
+EnergyTracker is the meter used in training; NullMeter measures nothing (for overhead benchmarks).
 """
 
 from __future__ import annotations
 
-import time
-from collections import defaultdict
-from collections.abc import Iterator
-from contextlib import AbstractContextManager, contextmanager
+from contextlib import AbstractContextManager, nullcontext
 from typing import Protocol
 
 
 class PhaseMeter(Protocol):
     def phase(self, name: str) -> AbstractContextManager[None]: ...
 
-    def seconds(self) -> dict[str, float]: ...
+    def add_flops(self, phase: str, flops: int) -> None: ...
 
 
-class PhaseClock:
-    """Wall-clock seconds per phase (perf_counter: ~100 ns per call, negligible next to a step)."""
+class NullMeter:
+    def phase(self, name: str) -> AbstractContextManager[None]:
+        return nullcontext()
 
-    def __init__(self) -> None:
-        self._seconds: defaultdict[str, float] = defaultdict(float)
-
-    @contextmanager
-    def phase(self, name: str) -> Iterator[None]:
-        start = time.perf_counter()
-        try:
-            yield
-        finally:
-            self._seconds[name] += time.perf_counter() - start
-
-    def seconds(self) -> dict[str, float]:
-        return dict(self._seconds)
+    def add_flops(self, phase: str, flops: int) -> None:
+        pass

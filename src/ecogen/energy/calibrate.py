@@ -1,0 +1,80 @@
+"""Peak FLOP/s of this machine, measured once with large matrix products and cached.
+
+Utilisation = achieved FLOP/s / this peak: how far a run is from what the hardware can do.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import time
+from pathlib import Path
+
+import torch
+
+from ecogen.atomic import write_json
+from ecogen.energy.machine import cpu_model, visible_cores
+
+
+def cache_file() -> Path:
+    root = os.environ.get("ECOGEN_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "ecogen")
+    return Path(root).expanduser() / "calibration.json"
+
+
+def machine_key(device: torch.device) -> str:
+    name = torch.cuda.get_device_name(device) if device.type == "cuda" else f"{cpu_model()} x{visible_cores()}"
+    raw = f"{device.type}|{name}|{torch.__version__}|threads={torch.get_num_threads()}"
+    return hashlib.sha256(raw.encode()).hexdigest()[:16]
+
+
+def _sync(device: torch.device) -> None:
+    if device.type == "cuda":
+        torch.cuda.synchronize(device)
+
+
+def measure_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.5, size: int | None = None) -> float:
+    """Best FLOP/s of repeated size x size matrix products over about ``seconds``."""
+    size = size or (8192 if device.type == "cuda" else 1024)
+    gen = torch.Generator(device).manual_seed(0)
+    a = torch.randn(size, size, device=device, generator=gen).to(dtype)
+    b = torch.randn(size, size, device=device, generator=gen).to(dtype)
+    a @ b  # warm-up
+    _sync(device)
+    best, deadline = 0.0, time.perf_counter() + seconds
+    while time.perf_counter() < deadline:
+        start = time.perf_counter()
+        for _ in range(4):
+            a @ b
+        _sync(device)
+        best = max(best, 4 * 2 * size**3 / (time.perf_counter() - start))
+    return best
+
+
+def calibrate(device: torch.device, seconds: float = 1.5) -> dict[str, object]:
+    """Measure fp32 and bf16 peaks on ``device`` and cache them under this machine's key."""
+    peaks = {"float32": measure_peak(device, torch.float32, seconds)}
+    try:
+        peaks["bfloat16"] = measure_peak(device, torch.bfloat16, seconds)
+    except RuntimeError:  # no bf16 matmul on this device
+        pass
+    entry = {"device": str(device), "cpu_model": cpu_model(), "peak_flops": peaks, "measured": time.time()}
+    path = cache_file()
+    cached = _read(path)
+    cached[machine_key(device)] = entry
+    write_json(path, cached)
+    return entry
+
+
+def _read(path: Path) -> dict[str, dict]:
+    try:
+        data = json.loads(path.read_text())
+        return data if isinstance(data, dict) else {}
+    except (OSError, ValueError):
+        return {}
+
+
+def cached_peak(device: torch.device, dtype: str = "float32") -> float | None:
+    """The cached peak for this machine, or None when ``ecogen calibrate`` has not run here."""
+    entry = _read(cache_file()).get(machine_key(device))
+    return None if entry is None else entry["peak_flops"].get(dtype)

@@ -1,0 +1,34 @@
+"""Receipts: what an image cost, stored in the PNG itself as one JSON text chunk and read back."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, UnidentifiedImageError
+
+from ecogen.errors import EcogenError
+
+KEY = "ecogen:receipt"
+
+
+def receipt_text(receipt: dict[str, Any]) -> dict[str, str]:
+    return {KEY: json.dumps(receipt, sort_keys=True)}
+
+
+def read_receipt(path: str | Path) -> dict[str, Any]:
+    path = Path(path)
+    if not path.is_file():
+        raise EcogenError(f"file not found: {path}")
+    try:
+        with Image.open(path) as img:
+            text = getattr(img, "text", {}) or {}
+    except (UnidentifiedImageError, OSError):
+        raise EcogenError(f"{path} is not an image") from None
+    if KEY not in text:
+        raise EcogenError(f"{path} carries no ecogen receipt")
+    try:
+        return json.loads(text[KEY])
+    except ValueError:
+        raise EcogenError(f"{path}: its ecogen receipt is not valid JSON") from None

@@ -1,0 +1,59 @@
+"""Rich tables for results and bills (the CLI prints them; --json prints the same data)."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from ecogen.report.record import RunRecord
+
+
+_PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
+
+
+def si(value: float | None, unit: str = "") -> str:
+    """3 significant digits with an SI prefix: si(0.00078, "Wh") == "780µWh"."""
+    if value is None:
+        return "-"
+    if value == 0:
+        return f"0{unit}"
+    for factor, prefix in _PREFIXES:
+        if abs(value) >= factor:
+            return f"{value / factor:.3g}{prefix}{unit}"
+    return f"{value:.3g}{unit}"
+
+
+def bill_table(record: RunRecord, title: str) -> Table:
+    """Per-phase Wh, gCO2, seconds, FLOPs and utilisation, with the total as the last row."""
+    kind = "estimated" if record.estimated else "measured"
+    table = Table(title=f"{title}  ({kind}: {', '.join(s['name'] for s in record.sensors) or 'no sensor'})")
+    for col in ("phase", "seconds", "energy", "share", "CO2eq", "FLOPs", "FLOP/s", "of peak"):
+        table.add_column(col, justify="left" if col == "phase" else "right")
+    total_wh = record.total.wh or 1e-30
+    rows = sorted(record.phases.items(), key=lambda kv: -kv[1].wh) + [("total", record.total)]
+    for name, rec in rows:
+        util = f"{rec.utilization:.1%}" if rec.utilization is not None else "-"
+        table.add_row(
+            f"[bold]{name}[/]" if name == "total" else name,
+            f"{rec.seconds:.2f}",
+            si(rec.wh, "Wh"),
+            f"{rec.wh / total_wh:.1%}",
+            si(rec.gco2, "g"),
+            si(rec.flops) if rec.flops else "-",
+            si(rec.flops_per_s) if rec.flops_per_s else "-",
+            util,
+        )
+    return table
+
+
+def run_summary(record: RunRecord) -> list[str]:
+    carbon = record.carbon
+    lines = [
+        f"stopped: {record.stop_reason} at step {record.step} after {record.sessions} session(s)",
+        f"grid: {carbon.g_per_kwh:.1f} gCO2eq/kWh x PUE {carbon.pue:g} ({carbon.country or 'world mean'}; {carbon.source})",
+    ]
+    if record.wh_per_train_image is not None:
+        lines.append(f"per training image: {si(record.wh_per_train_image, 'Wh')}")
+    if record.peak_flops is None:
+        lines.append("utilisation: run 'ecogen calibrate' once to measure this machine's peak FLOP/s")
+    lines += [f"note: {n}" for n in record.notices]
+    return lines
