@@ -24,7 +24,7 @@ class CodeCarbonSensor:
             raise SensorUnavailable("codecarbon is not installed (pip install 'ecogen[codecarbon]')") from None
         logging.getLogger("codecarbon").setLevel(logging.ERROR)
         self.tracker = OfflineEmissionsTracker(
-            country_iso_code=ctx.country or "USA", save_to_file=False, log_level="error", measure_power_secs=1
+            country_iso_code=ctx.country or "USA", output_methods=[], log_level="error", measure_power_secs=1
         )
         if not hasattr(self.tracker, "_measure_power_and_energy") or not hasattr(self.tracker, "_total_energy"):
             raise SensorUnavailable("this CodeCarbon version has no readable energy total")

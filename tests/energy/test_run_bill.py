@@ -1,0 +1,114 @@
+"""The bill of real (tiny) training runs: run.json, phases, FLOPs, budgets, resume, receipts."""
+
+import json
+
+import pytest
+from PIL import Image
+
+from ecogen import checkpoint, load, resume, sample_to, train
+from ecogen.api import read_receipt
+from ecogen.errors import EcogenError
+from ecogen.report import record as records
+
+from conftest import run_cli, tiny_config
+
+PHASES = {"data", "d_step", "g_step", "checkpoint", "sample"}
+
+
+def test_run_json_holds_the_bill_by_phase(tiny_run):
+    record = records.read(tiny_run / "run.json")
+    assert record.schema_version == 1 and record.sessions == 1 and record.stop_reason == "completed"
+    assert PHASES <= set(record.phases)
+    assert sum(p.wh for p in record.phases.values()) == pytest.approx(record.total.wh, rel=1e-9)
+    assert sum(p.seconds for p in record.phases.values()) == pytest.approx(record.total.seconds, rel=1e-9)
+    assert record.total.wh > 0 and record.total.gco2 > 0
+    assert record.sensors[0]["name"] == "estimate" and record.estimated  # no RAPL on CI machines
+    assert record.machine["cpu_model"] and record.machine["visible_cores"] >= 1
+    assert record.wh_per_train_image == pytest.approx(record.total.wh / (6 * 32))
+
+
+def test_flops_per_phase_follow_the_counted_step(tiny_run):
+    record = records.read(tiny_run / "run.json")
+    gen = load(tiny_run, device="cpu")
+    assert record.phases["d_step"].flops > 0 and record.phases["g_step"].flops > 0
+    assert record.phases["d_step"].flops % 6 == 0 and record.phases["g_step"].flops % 6 == 0
+    # one G update runs G forward + backward: more than generating the batch's images alone
+    assert record.phases["g_step"].flops // 6 > 32 * gen.flops_per_image()
+    assert record.total.flops_per_s == pytest.approx(record.total.flops / record.total.seconds)
+
+
+def test_resumed_run_adds_to_its_bill(tmp_path):
+    train(tiny_config(steps=3), tmp_path / "r", progress=False)
+    first = records.read(tmp_path / "r" / "run.json")
+    resume(tmp_path / "r", steps=6, progress=False)
+    second = records.read(tmp_path / "r" / "run.json")
+    assert second.sessions == 2 and second.step == 6 and second.created == first.created
+    assert second.total.wh > first.total.wh and second.total.seconds > first.total.seconds
+    assert second.phases["g_step"].flops == 2 * first.phases["g_step"].flops
+
+
+@pytest.mark.parametrize("budget, reason", [({"max_seconds": 0.3}, "budget_seconds"), ({"max_wh": 1e-4}, "budget_wh"),
+                                            ({"max_gco2": 1e-6}, "budget_gco2")])
+def test_budgets_stop_training_cleanly(tmp_path, budget, reason):
+    result = train(tiny_config(steps=100_000, energy=budget), tmp_path / "b", progress=False)
+    assert result.stop_reason == reason and 0 < result.step < 100_000
+    ckpt = checkpoint.latest(tmp_path / "b" / "checkpoints")
+    assert ckpt.step == result.step and ckpt.meta["stop_reason"] == reason
+    record = records.read(tmp_path / "b" / "run.json")
+    assert record.stop_reason == reason and record.budgets[next(iter(budget))] == next(iter(budget.values()))
+
+
+def test_budget_from_the_cli_exits_0(tmp_path):
+    proc = run_cli("train", "--data", "digits", "--image-size", "16", "--width-mult", "0.25", "--steps", "100000",
+                   "--max-seconds", "1", "--out", str(tmp_path / "r"), "--quiet", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["stop_reason"] == "budget_seconds"
+    proc = run_cli("energy", str(tmp_path / "r"), "--json")
+    assert proc.returncode == 0 and json.loads(proc.stdout)["stop_reason"] == "budget_seconds"
+    proc = run_cli("energy", str(tmp_path / "r"))
+    assert proc.returncode == 0 and "d_step" in proc.stdout and "estimated" in proc.stdout
+
+
+def test_receipts_are_written_into_each_png_and_read_back(tiny_run, tmp_path):
+    gen = load(tiny_run, device="cpu")
+    result = sample_to(gen, 4, tmp_path / "s")
+    receipt = read_receipt(result.paths[2])
+    assert receipt["images"] == 1 and receipt["energy_wh"] == pytest.approx(result.wh / 4)
+    assert receipt["flops"] == gen.flops_per_image() and receipt["model_sha256"] == gen.model_hash
+    assert receipt["sensors"] == ["estimate"] and receipt["estimated"] is True
+    proc = run_cli("receipt", str(result.paths[2]))
+    assert proc.returncode == 0 and "model_sha256" in proc.stdout
+    grid = sample_to(gen, 9, tmp_path / "g.png")
+    assert read_receipt(grid.paths[0])["images"] == 9
+
+
+def test_receipt_errors(tmp_path):
+    Image.new("L", (4, 4)).save(tmp_path / "plain.png")
+    (tmp_path / "text.png").write_text("not an image")
+    for name, message in (("plain.png", "no ecogen receipt"), ("text.png", "not an image"), ("none.png", "not found")):
+        proc = run_cli("receipt", str(tmp_path / name))
+        assert proc.returncode == 2 and message in proc.stderr and "Traceback" not in proc.stderr
+    with pytest.raises(EcogenError):
+        read_receipt(tmp_path / "plain.png")
+
+
+def test_unknown_country_is_exit_2(tmp_path):
+    proc = run_cli("train", "--country", "ATL", "--steps", "1", "--out", str(tmp_path / "r"))
+    assert proc.returncode == 2 and "unknown country 'ATL'" in proc.stderr
+    assert not (tmp_path / "r").exists()
+
+
+def test_calibration_gives_utilisation(tmp_path, monkeypatch):
+    import torch
+
+    from ecogen.energy.calibrate import cache_file, cached_peak, calibrate
+
+    monkeypatch.setenv("ECOGEN_CACHE", str(tmp_path / "cache"))
+    assert cached_peak(torch.device("cpu")) is None
+    entry = calibrate(torch.device("cpu"), seconds=0.2)
+    assert cache_file().is_file() and entry["peak_flops"]["float32"] > 1e8
+    assert cached_peak(torch.device("cpu")) == entry["peak_flops"]["float32"]
+    train(tiny_config(steps=3), tmp_path / "r", progress=False)
+    record = records.read(tmp_path / "r" / "run.json")
+    assert record.peak_flops == entry["peak_flops"]["float32"]
+    assert 0 < record.phases["g_step"].utilization < 2
