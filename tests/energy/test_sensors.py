@@ -97,3 +97,20 @@ def test_codecarbon_sensor_delegates():
         assert sensor.energy() > e0
     finally:
         sensor.close()
+
+
+def test_unreadable_rapl_counter_gives_a_notice_and_the_next_sensor(tmp_path, monkeypatch):
+    from ecogen.energy.sensors import rapl
+
+    make_zone(tmp_path, "intel-rapl:0", "package-0", 1, 10)
+    real_read = rapl._read_int
+
+    def root_only(path):  # what a kernel with root-only energy_uj does to an ordinary user
+        if path.name == "energy_uj":
+            raise PermissionError(13, "Permission denied", str(path))
+        return real_read(path)
+
+    monkeypatch.setattr(rapl, "_read_int", root_only)
+    sensors, notices = open_sensors("auto", SensorContext(CPU, powercap_root=tmp_path))
+    assert [s.name for s in sensors] == ["estimate"]
+    assert "not readable" in notices[0] and "chmod" in notices[0]
