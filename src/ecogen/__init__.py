@@ -19,4 +19,4 @@ __all__ = [
     "sample_to",
     "train",
 ]
-__version__ = "0.1.0"
+from ecogen._version import __version__  # noqa: E402

@@ -14,6 +14,7 @@ from ecogen.device import resolve_device
 from ecogen.errors import CheckpointError, ConfigError, EcogenError
 from ecogen.energy import EnergyTracker, resolve_intensity
 from ecogen.generation import TrainedGenerator
+from ecogen.metrics import EvalResult, evaluate_run
 from ecogen.generation.receipt import read_receipt, receipt_text
 from ecogen.report import record as records
 from ecogen.report.images import save_grid, save_images
@@ -25,6 +26,7 @@ RESUMABLE = (
     "epochs", "steps", "device", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
     "energy.sensors", "energy.country", "energy.carbon_intensity", "energy.pue", "energy.cpu_watts",
     "energy.max_wh", "energy.max_gco2", "energy.max_seconds",
+    "eval_every", "eval_n", "eval_metrics", "eval_extractor",
 )
 
 
@@ -77,6 +79,30 @@ def resume(out: str | Path, *, progress: bool = True, **changes: Any) -> TrainRe
         return TrainResult(run.root, trainer.step, trainer.total_steps, "already_done", 0.0, record=previous)
     write_text(run.config, dump_yaml(config))
     return trainer.run()
+
+
+def evaluate(
+    run: str | Path,
+    *,
+    metrics: str = "fid,kid,is,pr",
+    n: int = 1000,
+    extractor: str = "mnist",
+    seed: int = 0,
+    device: str = "auto",
+    progress: bool = True,
+) -> EvalResult:
+    """Generated images vs the run's held-out split (with reference points); the work joins the bill."""
+    rundir = RunDir(Path(run))
+    generator = load(run, device=device)
+    data = prepare_data(generator.config.data, split=rundir.read_split())
+    energy = generator.config.energy
+    carbon = resolve_intensity(energy.country, energy.carbon_intensity, energy.pue)
+    with EnergyTracker(energy.sensors, generator.device, carbon, energy.cpu_watts) as tracker:
+        result = evaluate_run(generator, data, metrics=metrics, n=n, extractor=extractor, seed=seed,
+                              progress=progress, tracker=tracker)
+    if rundir.record.exists():
+        records.add_phase(rundir.record, "eval", tracker.report())
+    return result
 
 
 def _dotted(changes: dict[str, Any], prefix: str = "") -> list[str]:
@@ -164,4 +190,4 @@ def sample_to(
                         [s["name"] for s in report.sensors])
 
 
-__all__ = ["RESUMABLE", "SampleResult", "load", "read_receipt", "resume", "sample_to", "train"]
+__all__ = ["RESUMABLE", "SampleResult", "evaluate", "load", "read_receipt", "resume", "sample_to", "train"]

@@ -13,14 +13,16 @@ from rich.console import Console
 from rich.table import Table
 
 from ecogen import api
-from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge
+from ecogen.config import DataConfig, TrainConfig, dump_yaml, from_dict, load_yaml, merge
 from ecogen.errors import EcogenError
+from ecogen.metrics import EXTRACTORS, METRICS, evaluate_sets
+from ecogen.metrics.extractors.classifier import train_classifier
 from ecogen.models import PRESETS
 from ecogen.device import resolve_device
 from ecogen.energy.calibrate import cache_file
 from ecogen.energy.calibrate import calibrate as measure_calibration
 from ecogen.report import record as records
-from ecogen.report.tables import bill_table, run_summary, si
+from ecogen.report.tables import bill_table, eval_table, run_summary, si
 from ecogen.rundir import RunDir
 from ecogen.training import TrainResult
 
@@ -68,6 +70,10 @@ TRAIN_KEYS = {
     "max_wh": "energy.max_wh",
     "max_gco2": "energy.max_gco2",
     "max_seconds": "energy.max_seconds",
+    "eval_every": "eval_every",
+    "eval_n": "eval_n",
+    "eval_metrics": "eval_metrics",
+    "eval_extractor": "eval_extractor",
 }
 
 
@@ -134,6 +140,10 @@ def train(
     max_wh: Optional[float] = typer.Option(None, help="Stop cleanly once the run has used this many Wh."),
     max_gco2: Optional[float] = typer.Option(None, help="Stop cleanly at this many gCO2eq."),
     max_seconds: Optional[float] = typer.Option(None, help="Stop cleanly after this many training seconds."),
+    eval_every: Optional[int] = typer.Option(None, help="Check quality every N steps (logged with the Wh spent)."),
+    eval_n: Optional[int] = typer.Option(None, help="Generated images per quality check (default 500)."),
+    eval_metrics: Optional[str] = typer.Option(None, help="Metrics for the checks (default fid,kid)."),
+    eval_extractor: Optional[str] = typer.Option(None, help="mnist | inception:PATH | classifier:PATH"),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML config; options given here override it."),
     out: Path = typer.Option(Path("runs/default"), help="Run folder."),
     resume: Optional[Path] = typer.Option(None, help="Continue the run in this folder."),
@@ -185,6 +195,36 @@ def sample(
     )
 
 
+@app.command(name="eval")
+def evaluate(
+    run: Optional[Path] = typer.Argument(None, help="Run folder (or use --real and --fake)."),
+    real: Optional[str] = typer.Option(None, help="Real images: folder:PATH, npz:PATH, mnist, ..."),
+    fake: Optional[str] = typer.Option(None, help="Generated images: folder:PATH, npz:PATH, ..."),
+    metrics: str = typer.Option("fid,kid,is,pr", help=f"Comma list of: {', '.join(METRICS.names())}."),
+    n: Optional[int] = typer.Option(None, help="Generated images (default 1000 for a run; all for --fake)."),
+    extractor: str = typer.Option("mnist", help=f"Feature extractor: {', '.join(EXTRACTORS.names())}."),
+    weights: Optional[Path] = typer.Option(None, help="Weights file for the extractor (inception, classifier)."),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto"),
+    quiet: bool = typer.Option(False, help="No progress bars."),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Quality of a run's samples (or of one image set against another): FID, KID, IS, precision, recall."""
+    spec = f"{extractor}:{weights}" if weights is not None else extractor
+    if run is not None:
+        result = api.evaluate(run, metrics=metrics, n=n or 1000, extractor=spec, seed=seed, device=device,
+                              progress=not quiet)
+    elif real and fake:
+        result = evaluate_sets(real, fake, metrics=metrics, extractor=spec, n=n, seed=seed,
+                               device=resolve_device(device), progress=not quiet)
+    else:
+        raise EcogenError("give a run folder, or both --real and --fake")
+    if as_json:
+        print(json.dumps(asdict(result)))
+        return
+    console.print(eval_table(result, str(run or fake)))
+
+
 @app.command()
 def energy(
     run: Path = typer.Argument(..., help="Run folder."),
@@ -221,6 +261,34 @@ def calibrate(
     for dtype, peak in entry["peak_flops"].items():
         console.print(f"{entry['device']} {dtype}: {peak / 1e9:,.1f} GFLOP/s")
     console.print(f"cached in {cache_file()}")
+
+
+extractor_app = typer.Typer(help="Feature extractors for the metrics.", no_args_is_help=True)
+app.add_typer(extractor_app, name="extractor")
+
+
+@extractor_app.command("train")
+def extractor_train(
+    data: str = typer.Option(..., help="Labelled images: folder:PATH with one subfolder per class, npz:PATH with y."),
+    out: Path = typer.Option(..., help="Where to write the weights (.safetensors, with a .json beside it)."),
+    image_size: int = typer.Option(32),
+    channels: Optional[int] = typer.Option(None),
+    epochs: int = typer.Option(15),
+    seed: int = typer.Option(0),
+    overwrite: bool = typer.Option(False),
+    quiet: bool = typer.Option(False),
+) -> None:
+    """Train a classifier on your labelled images to use as --extractor classifier:OUT."""
+    if out.suffix != ".safetensors":
+        raise EcogenError(f"--out must end in .safetensors (got {out})")
+    if out.exists() and not overwrite:
+        raise EcogenError(f"{out} already exists; pass --overwrite to replace it")
+    if epochs <= 0:
+        raise EcogenError(f"--epochs must be > 0 (got {epochs})")
+    cfg = from_dict(DataConfig, {"source": data, "image_size": image_size, "channels": channels}, root="data")
+    report = train_classifier(cfg, out, epochs=epochs, seed=seed, progress=not quiet)
+    console.print(f"held-out accuracy {report.accuracy:.2%} over {len(report.classes)} classes -> {report.path}")
+    console.print(f"use it with: ecogen eval ... --extractor classifier --weights {report.path}")
 
 
 def main() -> None:

@@ -86,6 +86,10 @@ class TrainConfig:
     sample_every: Positive = 500
     checkpoint_every: Positive = 1000
     keep_checkpoints: Positive = 3
+    eval_every: Positive | None = None  # steps between quality checks during training (None: never)
+    eval_n: Annotated[int, Field(ge=2)] = 500  # generated images per check
+    eval_metrics: str = "fid,kid"
+    eval_extractor: str = "mnist"  # mnist | inception:PATH | classifier:PATH
 
 
 C = TypeVar("C")

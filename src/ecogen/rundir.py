@@ -28,6 +28,14 @@ class RunDir:
         return self.root / "run.json"
 
     @property
+    def evals(self) -> Path:
+        return self.root / "eval.jsonl"
+
+    @property
+    def quality_plot(self) -> Path:
+        return self.root / "quality_vs_energy.png"
+
+    @property
     def log(self) -> Path:
         return self.root / "log.jsonl"
 
@@ -56,7 +64,7 @@ class RunDir:
 
     def clear(self) -> None:
         """Remove what a previous run wrote here (for --overwrite); other files are left alone."""
-        for path in (self.config, self.split, self.log, self.record):
+        for path in (self.config, self.split, self.log, self.record, self.evals, self.quality_plot):
             path.unlink(missing_ok=True)
         for folder in (self.samples, self.checkpoints):
             if folder.exists():

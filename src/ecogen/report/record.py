@@ -132,3 +132,18 @@ def read(path: Path) -> RunRecord:
     except (OSError, ValueError, ValidationError) as err:
         first = str(err).splitlines()[0]
         raise CheckpointError(f"{path}: not a valid ecogen run record ({first})") from None
+
+
+def add_phase(path: Path, name: str, report: EnergyReport) -> RunRecord:
+    """Add work done outside training (``ecogen eval``) to the run's bill as its own phase."""
+    record = read(path)
+    rec = session_phases(report, record.peak_flops).get(name)
+    if rec is None:
+        return record
+    phases = dict(record.phases)
+    phases[name] = phases[name].plus(rec, record.peak_flops) if name in phases else rec
+    total = record.total.plus(rec, record.peak_flops)
+    record = record.model_copy(update={"phases": phases, "total": total, "updated": now(),
+                                       "wh_per_train_image": total.wh / record.train_images if record.train_images else None})
+    write(path, record)
+    return record

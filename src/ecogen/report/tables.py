@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from rich.table import Table
 
+from ecogen.metrics.evaluate import EvalResult
 from ecogen.report.record import RunRecord
 
 
@@ -57,3 +58,20 @@ def run_summary(record: RunRecord) -> list[str]:
         lines.append("utilisation: run 'ecogen calibrate' once to measure this machine's peak FLOP/s")
     lines += [f"note: {n}" for n in record.notices]
     return lines
+
+
+def eval_table(result: EvalResult, title: str) -> Table:
+    """Each metric for the generated set, next to the real-vs-real floor and a noise generator."""
+    table = Table(title=f"quality of {title} ({result.n_fake} generated vs {result.n_real} real, {result.extractor} features)")
+    for col in ("metric", "generated", "real vs real (floor)", "noise (bad)"):
+        table.add_column(col, justify="left" if col == "metric" else "right")
+    for name, value in result.metrics.items():
+        table.add_row(name, f"{value:.4g}", f"{result.real_vs_real.get(name, float('nan')):.4g}",
+                      f"{result.noise.get(name, float('nan')):.4g}")
+    energy = result.energy
+    if energy:
+        kind = "estimated" if energy["estimated"] else "measured"
+        table.caption = (f"evaluation: {si(energy['wh'], 'Wh')}, {si(energy['gco2'], 'g')}CO2eq in {energy['seconds']:.1f} s"
+                         f" ({kind}); real features {'from cache' if result.real_cached else 'extracted'}; "
+                         f"images fitted by {result.fit_method}")
+    return table

@@ -22,6 +22,9 @@ from ecogen.data import BatchStream, PreparedData
 from ecogen.models import MODELS, build_model
 from ecogen.report import record as records
 from ecogen.report.images import save_grid
+from ecogen.metrics.evaluate import Evaluator, parse_metrics
+from ecogen.metrics.extractors import EXTRACTORS
+from ecogen.report.plots import quality_vs_energy, read_jsonl
 from ecogen.report.progress import make_progress
 from ecogen.rundir import RunDir
 from ecogen.training.accounting import RunAccount
@@ -71,6 +74,11 @@ class Trainer:
         grid_gen = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_noise = torch.randn(GRID_SIZE, config.model.latent_dim, generator=grid_gen).to(device)
         self.account = RunAccount(config.energy, run, device, previous)
+        self.data = data
+        self.evaluator: Evaluator | None = None  # built at the first quality check, inside the eval phase
+        if config.eval_every:  # fail on a bad metric or extractor name now, not mid-run
+            parse_metrics(config.eval_metrics)
+            EXTRACTORS.get(config.eval_extractor.partition(":")[0])
         self.progress = progress
         self.step = 0
         self.elapsed_before = 0.0  # training seconds of earlier sessions of this run
@@ -139,6 +147,26 @@ class Trainer:
             handle.write(json.dumps(line) + "\n")
         return line
 
+    def evaluate(self) -> dict[str, Any]:
+        """Quality check on fixed latents (own RNG, eval mode: training state is untouched); logs eval.jsonl."""
+        if self.evaluator is None:
+            names = parse_metrics(self.config.eval_metrics)
+            self.evaluator = Evaluator.for_data(self.data, self.config.eval_extractor, names, self.device,
+                                                self.config.seed)
+            latent_gen = torch.Generator().manual_seed(self.config.seed + 2)
+            self.eval_noise = torch.randn(self.config.eval_n, self.config.model.latent_dim, generator=latent_gen)
+        sampler = self.modules[self.spec.sampler]
+        sampler.eval()
+        with torch.no_grad():
+            images = torch.cat([sampler(z.to(self.device)).float() for z in self.eval_noise.split(256)])
+        sampler.train()
+        scores = self.evaluator.score(images)
+        wh, gco2, _ = self.account.totals()
+        line = {"step": self.step, "seconds": round(self.elapsed, 3), "wh": wh, "gco2": gco2, **scores}
+        with open(self.run_dir.evals, "a") as handle:
+            handle.write(json.dumps(line) + "\n")
+        return line
+
     def _info(self, line: dict[str, Any], flops_per_step: int, steps_per_s: float) -> str:
         info = "  ".join(f"{k} {line[k]:.3f}" for k in ("loss_d", "loss_g") if k in line)
         rate = flops_per_step * steps_per_s
@@ -185,6 +213,11 @@ class Trainer:
                 if self.step % cfg.sample_every == 0:
                     with tracker.phase("sample"):
                         self.save_grid(f"step_{self.step:08d}.png")
+                if cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == total):
+                    with tracker.phase("eval"):
+                        quality = self.evaluate()
+                    bar.update(task, info=bar.tasks[task].fields["info"] + "  " + "  ".join(
+                        f"{k} {quality[k]:.3g}" for k in ("fid", "kid") if k in quality))
                 if self.step % cfg.checkpoint_every == 0 and self.step < total:
                     with tracker.phase("checkpoint"):
                         self.save_checkpoint("running")
@@ -193,6 +226,7 @@ class Trainer:
             with tracker.phase("checkpoint"):
                 self.save_checkpoint(stop_reason)
         record = self.account.write(stop_reason, self.step, self.train_images)  # final, tracker stopped
+        quality_vs_energy(read_jsonl(self.run_dir.evals), self.run_dir.quality_plot, str(self.run_dir.root))
         return TrainResult(
             run_dir=self.run_dir.root,
             step=self.step,

@@ -1,0 +1,189 @@
+"""Evaluation: features of real and generated images -> metrics, with reference points and energy.
+
+Every evaluation also reports two reference points, so a number can be read:
+* ``real_vs_real``: the same metrics between two real sets (a run's training split vs its held-out
+  split): the floor a perfect generator would reach at this sample size;
+* ``noise``: a trivially bad generator (uniform noise images) against the same real set.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+import numpy as np
+import torch
+
+from ecogen.data import ImageSet, load_source
+from ecogen.data.dataset import PreparedData
+from ecogen.energy import EnergyTracker
+from ecogen.errors import EcogenError
+from ecogen.metrics.cache import cached, source_fingerprint
+from ecogen.metrics.extractors import FIT_METHOD, Extractor, Features, load_extractor
+from ecogen.metrics.registry import METRICS
+from ecogen.report.progress import make_progress
+
+
+@dataclass(frozen=True)
+class EvalResult:
+    metrics: dict[str, float]  # generated vs real
+    real_vs_real: dict[str, float]
+    noise: dict[str, float]
+    n_real: int
+    n_fake: int
+    extractor: str
+    fit_method: str = FIT_METHOD
+    real_cached: bool = False
+    energy: dict[str, float | bool | list[str]] = field(default_factory=dict)
+
+
+def parse_metrics(names: str | Sequence[str]) -> list[str]:
+    items = [n.strip() for n in (names.split(",") if isinstance(names, str) else names) if n.strip()]
+    for name in items:
+        METRICS.get(name)  # unknown -> error listing the choices
+    if not items:
+        raise EcogenError("no metrics asked for")
+    return items
+
+
+def compute(metrics: Sequence[str], real: Features, fake: Features) -> dict[str, float]:
+    out: dict[str, float] = {}
+    for name in metrics:
+        out.update(METRICS.get(name)(real, fake))
+    return out
+
+
+def noise_images(n: int, like: torch.Tensor, seed: int) -> torch.Tensor:
+    gen = torch.Generator().manual_seed(seed + 7919)
+    return torch.rand((n, *like.shape[1:]), generator=gen) * 2 - 1
+
+
+def _index_hash(index: np.ndarray) -> str:
+    return hashlib.sha256(np.ascontiguousarray(index, dtype=np.int64).tobytes()).hexdigest()[:16]
+
+
+class Evaluator:
+    """Real-set features extracted (or read from cache) once; then any number of generated sets.
+
+    Used by ``ecogen eval`` and by training's ``--eval-every`` (and quality targets).
+    """
+
+    def __init__(self, extractor: Extractor, real: Features, floor_pair: tuple[Features, Features],
+                 metrics: Sequence[str], device: torch.device, seed: int = 0, real_cached: bool = False) -> None:
+        self.extractor, self.real, self.floor_pair = extractor, real, floor_pair
+        self.metrics, self.device, self.seed, self.real_cached = list(metrics), device, seed, real_cached
+        self._floor: dict[str, float] | None = None
+
+    @classmethod
+    def for_data(cls, data: PreparedData, extractor: str, metrics: Sequence[str], device: torch.device,
+                 seed: int = 0, progress: bool = False) -> Evaluator:
+        """Real = the held-out split; reference = as many training-split images, drawn with ``seed``."""
+        if len(data.split.holdout) < 2:
+            raise EcogenError("evaluation needs a held-out split of at least 2 images (data.holdout > 0)")
+        ext = load_extractor(extractor)
+        holdout = data.split.holdout
+        rng = np.random.default_rng(seed)
+        ref_index = np.sort(rng.choice(data.split.train, min(len(holdout), len(data.split.train)), replace=False))
+        base = {"extractor": ext.name, "weights": ext.key, "source": source_fingerprint(data.config.source),
+                "image_size": data.config.image_size, "channels": data.config.channels, "fit": data.config.fit}
+
+        def features_of(index: np.ndarray, role: str) -> tuple[Features, bool]:
+            images = torch.from_numpy(data.images.images[index])
+            return cached({**base, "role": role, "index": _index_hash(index)},
+                          lambda: extract(ext, images, device, progress, f"features ({role})"))
+
+        real, hit = features_of(holdout, "holdout")
+        reference, _ = features_of(ref_index, "train-sample")
+        return cls(ext, real, (real, reference), metrics, device, seed, hit)
+
+    def features(self, images: torch.Tensor, progress: bool = False, label: str = "features") -> Features:
+        return extract(self.extractor, images, self.device, progress, label)
+
+    def floor(self) -> dict[str, float]:
+        if self._floor is None:
+            self._floor = compute(self.metrics, *self.floor_pair)
+        return self._floor
+
+    def score(self, images: torch.Tensor, progress: bool = False) -> dict[str, float]:
+        return compute(self.metrics, self.real, self.features(images, progress, "features (generated)"))
+
+    def full(self, images: torch.Tensor, progress: bool = False) -> EvalResult:
+        noise = self.features(noise_images(len(images), images, self.seed))
+        return EvalResult(
+            metrics=self.score(images, progress),
+            real_vs_real=self.floor(),
+            noise=compute(self.metrics, self.real, noise),
+            n_real=len(self.real),
+            n_fake=len(images),
+            extractor=self.extractor.name,
+            real_cached=self.real_cached,
+        )
+
+
+def extract(ext: Extractor, images: torch.Tensor, device: torch.device, progress: bool, label: str) -> Features:
+    with make_progress(progress) as bar:
+        task = bar.add_task(label, total=len(images), info=ext.name)
+        return ext.extract(images, device=device, progress=lambda n: bar.advance(task, n))
+
+
+def _metered(tracker: EnergyTracker | None) -> EnergyTracker:
+    return tracker if tracker is not None else EnergyTracker("auto")
+
+
+def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] = "fid,kid,is,pr", n: int = 1000,
+                 extractor: str = "mnist", seed: int = 0, progress: bool = True,
+                 tracker: EnergyTracker | None = None) -> EvalResult:
+    """Generated images from ``generator`` vs the run's held-out split, with reference points."""
+    names = parse_metrics(metrics)
+    if n < 2:
+        raise EcogenError(f"n: evaluation needs at least 2 generated images (got {n})")
+    own = tracker is None
+    tracker = _metered(tracker)
+    if own:
+        tracker.start()
+    try:
+        with tracker.phase("eval"):
+            evaluator = Evaluator.for_data(data, extractor, names, generator.device, seed, progress)
+            result = evaluator.full(generator.sample(n, seed=seed), progress)
+    finally:
+        if own:
+            tracker.stop()
+    return _with_energy(result, tracker)
+
+
+def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = "fid,kid,is,pr", extractor: str = "mnist",
+                  n: int | None = None, seed: int = 0, device: torch.device | None = None,
+                  progress: bool = True) -> EvalResult:
+    """Two image sources (``folder:PATH``, ``npz:PATH``, ``mnist``...) compared directly.
+
+    The floor compares two random halves of the real set.
+    """
+    names = parse_metrics(metrics)
+    device = device or torch.device("cpu")
+    with EnergyTracker("auto") as tracker, tracker.phase("eval"):
+        ext = load_extractor(extractor)
+        real_set, fake_set = load_source(real, ext.image_size), load_source(fake, ext.image_size)
+        real_images, fake_images = _limit(real_set, n, seed), _limit(fake_set, n, seed)
+        parts = {"extractor": ext.name, "weights": ext.key, "source": source_fingerprint(real), "n": len(real_images),
+                 "seed": seed}
+        real_feats, hit = cached(parts, lambda: extract(ext, real_images, device, progress, "features (real)"))
+        order = np.random.default_rng(seed).permutation(len(real_feats))
+        halves = (real_feats.subset(order[: len(order) // 2]), real_feats.subset(order[len(order) // 2 :]))
+        result = Evaluator(ext, real_feats, halves, names, device, seed, hit).full(fake_images, progress)
+    return _with_energy(result, tracker)
+
+
+def _limit(data: ImageSet, n: int | None, seed: int) -> torch.Tensor:
+    images = torch.from_numpy(data.images)
+    if n is not None and n < len(images):
+        images = images[np.sort(np.random.default_rng(seed).choice(len(images), n, replace=False))]
+    return images
+
+
+def _with_energy(result: EvalResult, tracker: EnergyTracker) -> EvalResult:
+    report = tracker.report()
+    energy = {"wh": report.wh("eval"), "gco2": report.gco2("eval"), "seconds": report.phases["eval"].seconds,
+              "estimated": report.estimated, "sensors": [s["name"] for s in report.sensors]}
+    return EvalResult(result.metrics, result.real_vs_real, result.noise, result.n_real, result.n_fake,
+                      result.extractor, result.fit_method, result.real_cached, energy)

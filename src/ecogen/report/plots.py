@@ -1,0 +1,40 @@
+"""Plots people would rather look at than read (matplotlib, headless Agg backend)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+
+def read_jsonl(path: Path) -> list[dict]:
+    if not path.is_file():
+        return []
+    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+
+def quality_vs_energy(evals: list[dict], out: Path, title: str = "") -> Path | None:
+    """One panel per metric: value against Wh spent so far (log scale where values span decades)."""
+    metrics = [k for k in ("fid", "kid", "precision", "recall", "is") if any(k in e for e in evals)]
+    if not evals or not metrics:
+        return None
+    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
+    for ax, name in zip(axes[0], metrics):
+        points = [(e["wh"], e[name]) for e in evals if name in e]
+        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o")
+        ax.set_xlabel("energy so far (Wh)")
+        ax.set_ylabel(name)
+        values = [p[1] for p in points]
+        if name in ("fid",) and min(values) > 0 and max(values) / min(values) > 20:
+            ax.set_yscale("log")
+        ax.grid(alpha=0.3)
+    fig.suptitle(title or "quality vs energy")
+    fig.tight_layout()
+    out.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(out, dpi=110)
+    plt.close(fig)
+    return out
