@@ -29,8 +29,9 @@ def _inside(queries: torch.Tensor, centres: torch.Tensor, radii: torch.Tensor, c
 def precision_recall(real: np.ndarray, fake: np.ndarray, k: int = 3) -> tuple[float, float]:
     if len(real) <= k or len(fake) <= k:
         raise EcogenError(f"precision/recall need more than k={k} images per set (got {len(real)} and {len(fake)})")
-    x = torch.from_numpy(np.asarray(real, dtype=np.float64))
-    y = torch.from_numpy(np.asarray(fake, dtype=np.float64))
+    # float32 distances: radii comparisons need no more, and 10,000 x 10,000 x 2048 runs twice as fast
+    x = torch.from_numpy(np.asarray(real, dtype=np.float32))
+    y = torch.from_numpy(np.asarray(fake, dtype=np.float32))
     precision = _inside(y, x, _kth_radius(x, k))
     recall = _inside(x, y, _kth_radius(y, k))
     return precision, recall
