@@ -36,6 +36,26 @@ def tiny_run(tmp_path_factory) -> Path:
     return out
 
 
+@pytest.fixture(scope="session")
+def vae_run(tmp_path_factory) -> Path:
+    """A small VAE trained for real on the bundled MNIST digits (about 10 s on 2 cores)."""
+    out = tmp_path_factory.mktemp("runs") / "vae"
+    cfg = from_dict(TrainConfig, {"model": {"name": "vae", "width_mult": 0.5, "latent_dim": 16},
+                                  "optim": {"lr_g": 1e-3, "beta1": 0.9}, "steps": 150, "log_every": 50,
+                                  "device": "cpu"})
+    train(cfg, out, progress=False)
+    return out
+
+
+@pytest.fixture(scope="session")
+def gan_run(tmp_path_factory) -> Path:
+    """A small DCGAN trained for real on the bundled MNIST digits (about 10 s on 2 cores)."""
+    out = tmp_path_factory.mktemp("runs") / "gan"
+    cfg = from_dict(TrainConfig, {"model": {"width_mult": 0.5}, "steps": 100, "log_every": 50, "device": "cpu"})
+    train(cfg, out, progress=False)
+    return out
+
+
 def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300) -> subprocess.CompletedProcess:
     """Run the real CLI in a fresh process, as a user would."""
     env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
+
+import torch
 
 from ecogen import checkpoint
 from ecogen.atomic import write_json, write_text
@@ -15,6 +17,7 @@ from ecogen.errors import CheckpointError, ConfigError, EcogenError
 from ecogen.energy import EnergyTracker, resolve_intensity
 from ecogen.generation import TrainedGenerator
 from ecogen.metrics import EvalResult, evaluate_run
+from ecogen.models.vae import held_out_elbo
 from ecogen.generation.receipt import read_receipt, receipt_text
 from ecogen.report import record as records
 from ecogen.report.images import save_grid, save_images
@@ -100,6 +103,10 @@ def evaluate(
     with EnergyTracker(energy.sensors, generator.device, carbon, energy.cpu_watts) as tracker:
         result = evaluate_run(generator, data, metrics=metrics, n=n, extractor=extractor, seed=seed,
                               progress=progress, tracker=tracker)
+        if generator.family == "vae":
+            with tracker.phase("eval"):
+                held = torch.from_numpy(data.holdout.images)
+                result = replace(result, extra=held_out_elbo(generator.modules, held, generator.config.model.recon, seed))
     if rundir.record.exists():
         records.add_phase(rundir.record, "eval", tracker.report())
     return result

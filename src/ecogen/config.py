@@ -43,6 +43,10 @@ class ModelConfig:
     width_mult: PositiveFloat = 1.0  # channel widths scale from 64 at the highest resolution
     d_downsample: Literal["stride", "avgpool"] = "stride"
     d_norm: Literal["none", "batch"] = "batch"  # BatchNorm after every D conv but the first (DCGAN)
+    # VAE only: the negative ELBO is recon + beta x KL; KL's weight ramps from 0 over kl_warmup steps.
+    beta: Annotated[float, Field(ge=0)] = 1.0
+    recon: Literal["mse", "bce"] = "mse"  # Gaussian (sum of squares / 2) or Bernoulli likelihood
+    kl_warmup: Annotated[int, Field(ge=0)] = 0
 
 
 @dataclass(config=_STRICT)

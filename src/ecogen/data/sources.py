@@ -67,7 +67,8 @@ def faces(arg: str | None, image_size: int) -> ImageSet:
     return ImageSet(images * 2.0 - 1.0, labels, ("non_face", "face"))
 
 
-def _read_image(path: Path, size: int) -> Image.Image:
+def read_image(path: Path, size: int | None) -> Image.Image:
+    """Open one image as L or RGB, resized to size x size unless ``size`` is None."""
     try:
         with Image.open(path) as img:
             img.load()
@@ -76,7 +77,7 @@ def _read_image(path: Path, size: int) -> Image.Image:
     if img.mode not in ("L", "RGB"):
         grey = img.mode in ("1", "LA", "I", "I;16", "F")
         img = img.convert("L" if grey else "RGB")
-    if img.size != (size, size):
+    if size is not None and img.size != (size, size):
         img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
     return img
 
@@ -99,7 +100,7 @@ def folder(arg: str | None, image_size: int) -> ImageSet:
         files += [(p, label) for p in _list_images(root / name)]
     if not files:
         raise DataError(f"no images in {root} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    images = [_read_image(p, image_size) for p, _ in files]
+    images = [read_image(p, image_size) for p, _ in files]
     mode = "RGB" if any(img.mode == "RGB" for img in images) else "L"
     arrays = [np.asarray(img.convert(mode), dtype=np.uint8) for img in images]
     stacked = np.stack(arrays)

@@ -19,6 +19,10 @@ from ecogen.rundir import RunDir
 
 @dataclass
 class TrainedGenerator:
+    """A run's newest checkpoint, rebuilt: every module (G and D, or encoder and decoder) in eval mode;
+    ``module`` is the one that maps latents to images."""
+
+    modules: nn.ModuleDict
     module: nn.Module
     config: TrainConfig
     step: int
@@ -36,10 +40,15 @@ class TrainedGenerator:
             raise CheckpointError(f"{ckpt.path}: {err}") from None
         spec = MODELS.get(config.model.name)
         modules = build_model(config.model, config.data.image_size, config.data.channels or 1)
-        module = modules[spec.sampler]
-        checkpoint.restore_module(module, ckpt.module_state(spec.sampler), ckpt.path)
+        for name, module in modules.items():
+            checkpoint.restore_module(module, ckpt.module_state(name), ckpt.path)
         torch_device = resolve_device(device)
-        return cls(module.to(torch_device).eval(), config, ckpt.step, ckpt.meta["sha256"], torch_device)
+        modules = modules.to(torch_device).eval()
+        return cls(modules, modules[spec.sampler], config, ckpt.step, ckpt.meta["sha256"], torch_device)
+
+    @property
+    def family(self) -> str:
+        return MODELS.get(self.config.model.name).family
 
     @property
     def latent_dim(self) -> int:

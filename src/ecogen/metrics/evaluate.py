@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 
 import numpy as np
 import torch
@@ -36,6 +36,7 @@ class EvalResult:
     fit_method: str = FIT_METHOD
     real_cached: bool = False
     energy: dict[str, float | bool | list[str]] = field(default_factory=dict)
+    extra: dict[str, float] = field(default_factory=dict)  # model-specific numbers (a VAE's held-out ELBO)
 
 
 def parse_metrics(names: str | Sequence[str]) -> list[str]:
@@ -185,5 +186,4 @@ def _with_energy(result: EvalResult, tracker: EnergyTracker) -> EvalResult:
     report = tracker.report()
     energy = {"wh": report.wh("eval"), "gco2": report.gco2("eval"), "seconds": report.phases["eval"].seconds,
               "estimated": report.estimated, "sensors": [s["name"] for s in report.sensors]}
-    return EvalResult(result.metrics, result.real_vs_real, result.noise, result.n_real, result.n_fake,
-                      result.extractor, result.fit_method, result.real_cached, energy)
+    return replace(result, energy=energy)

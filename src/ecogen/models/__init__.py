@@ -10,6 +10,7 @@ from torch import nn
 
 from ecogen.config import ModelConfig
 from ecogen.models.dcgan import Discriminator, Generator, build_dcgan
+from ecogen.models.vae import build_vae
 from ecogen.registry import Registry
 
 
@@ -22,6 +23,7 @@ class ModelSpec:
 
 MODELS: Registry[ModelSpec] = Registry("model")
 MODELS.add("dcgan", ModelSpec(build_dcgan, family="gan", sampler="G"))
+MODELS.add("vae", ModelSpec(build_vae, family="vae", sampler="decoder"))
 
 # Named architecture presets: overrides of ModelConfig fields.
 PRESETS: Registry[dict[str, object]] = Registry("preset")

@@ -31,9 +31,16 @@ class Generator(nn.Module):
     def forward(self, z: torch.Tensor) -> torch.Tensor:
         return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
 
+    def pre_activation(self, z: torch.Tensor) -> torch.Tensor:
+        """The output before Tanh: logits for likelihoods that need them (the VAE's Bernoulli)."""
+        return self.net[:-1](z.view(z.shape[0], self.latent_dim, 1, 1))
+
 
 class Discriminator(nn.Module):
-    """x -> [Conv k4 s2 (or Conv k3 + AvgPool) (+ BN) + LeakyReLU(0.2)] x n -> Conv (start x start) -> logit."""
+    """x -> [Conv k4 s2 (or Conv k3 + AvgPool) (+ BN) + LeakyReLU(0.2)] x n -> Conv (start x start) -> logit.
+
+    With ``outputs > 1`` the same stack is the VAE's encoder (outputs = 2 x latent: mean and log-variance).
+    """
 
     def __init__(
         self,
@@ -42,6 +49,7 @@ class Discriminator(nn.Module):
         width_mult: float = 1.0,
         downsample: str = "stride",
         norm: str = "none",
+        outputs: int = 1,
     ) -> None:
         super().__init__()
         start, n_up = resolution_plan(image_size)
@@ -56,12 +64,12 @@ class Discriminator(nn.Module):
             if use_norm:
                 layers.append(nn.BatchNorm2d(c_out))
             layers.append(nn.LeakyReLU(0.2, True))
-        layers.append(nn.Conv2d(w[-1], 1, start, 1, 0, bias=False))
+        layers.append(nn.Conv2d(w[-1], outputs, start, 1, 0, bias=outputs > 1))
         self.net = nn.Sequential(*layers)
         self.apply(dcgan_init)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).flatten()
+        return self.net(x).flatten(1).squeeze(1)
 
 
 def build_dcgan(config: ModelConfig, image_size: int, channels: int) -> nn.ModuleDict:

@@ -51,16 +51,16 @@ def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, t
     return path
 
 
+def save_png(image: np.ndarray, path: Path, text: dict[str, str] | None = None) -> Path:
+    """One H x W x C uint8 image to ``path``, with ``text`` in PNG text chunks."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    to_pil(image).save(path, pnginfo=_pnginfo(text))
+    return path
+
+
 def save_images(
     images: torch.Tensor, folder: str | Path, start: int = 0, text: dict[str, str] | None = None
 ) -> list[Path]:
     """One PNG per image, numbered from ``start``; ``text`` goes into each file's PNG text chunks."""
     folder = Path(folder)
-    folder.mkdir(parents=True, exist_ok=True)
-    info = _pnginfo(text)
-    paths = []
-    for i, img in enumerate(to_uint8(images), start=start):
-        path = folder / f"{i:06d}.png"
-        to_pil(img).save(path, pnginfo=info)
-        paths.append(path)
-    return paths
+    return [save_png(img, folder / f"{i:06d}.png", text) for i, img in enumerate(to_uint8(images), start=start)]

@@ -68,6 +68,8 @@ def eval_table(result: EvalResult, title: str) -> Table:
     for name, value in result.metrics.items():
         table.add_row(name, f"{value:.4g}", f"{result.real_vs_real.get(name, float('nan')):.4g}",
                       f"{result.noise.get(name, float('nan')):.4g}")
+    for name, value in result.extra.items():
+        table.add_row(name, f"{value:.4g}", "-", "-")
     energy = result.energy
     if energy:
         kind = "estimated" if energy["estimated"] else "measured"

@@ -22,6 +22,7 @@ class GanFamily:
         self.G, self.D = modules["G"], modules["D"]
         self.loss = LOSSES.get(config.loss)
         self.d_steps = config.d_steps
+        self.batches_per_step = config.d_steps  # each discriminator update takes a fresh real batch
         self.batch_size = config.batch_size
         self.latent_dim = config.model.latent_dim
         betas = (config.optim.beta1, config.optim.beta2)
@@ -35,6 +36,7 @@ class GanFamily:
         next_real: Callable[[], torch.Tensor],
         noise: Callable[[int], torch.Tensor],
         meter: PhaseMeter,
+        step: int = 0,
     ) -> dict[str, torch.Tensor]:
         """Returns detached losses and mean discriminator outputs (no host sync here)."""
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
@@ -63,7 +65,8 @@ class GanFamily:
         }
 
     def flop_counts(self, real: torch.Tensor) -> dict[str, int]:
-        """FLOPs of one D update, one G update and one generated image, on copies (no state changes)."""
+        """FLOPs per training step by phase (d_steps D updates, one G update) and of one generated image,
+        counted on copies (no state changes)."""
         G, D = copy.deepcopy(self.G), copy.deepcopy(self.D)
         gen = torch.Generator(real.device).manual_seed(0)
         z = torch.randn(len(real), self.latent_dim, device=real.device, generator=gen)
@@ -80,4 +83,5 @@ class GanFamily:
             with torch.no_grad():
                 G.eval()(z[:1])
 
-        return {"d_step": count_flops(d_update), "g_step": count_flops(g_update), "image": count_flops(one_image)}
+        return {"d_step": count_flops(d_update) * self.d_steps, "g_step": count_flops(g_update),
+                "image": count_flops(one_image)}

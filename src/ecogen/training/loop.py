@@ -45,10 +45,10 @@ class TrainResult:
     record: records.RunRecord | None = None
 
 
-def total_steps(config: TrainConfig, batches_per_epoch: int) -> int:
+def total_steps(config: TrainConfig, batches_per_epoch: int, batches_per_step: int) -> int:
     if config.steps is not None:
         return config.steps
-    return math.ceil((config.epochs or 1) * batches_per_epoch / config.d_steps)
+    return math.ceil((config.epochs or 1) * batches_per_epoch / batches_per_step)
 
 
 class Trainer:
@@ -86,11 +86,15 @@ class Trainer:
 
     @property
     def total_steps(self) -> int:
-        return total_steps(self.config, self.stream.batches_per_epoch)
+        return total_steps(self.config, self.stream.batches_per_epoch, self.family.batches_per_step)
+
+    @property
+    def epoch(self) -> float:
+        return self.step * self.family.batches_per_step / self.stream.batches_per_epoch
 
     @property
     def train_images(self) -> int:
-        return self.step * self.config.d_steps * self.config.batch_size
+        return self.step * self.family.batches_per_step * self.config.batch_size
 
     @property
     def elapsed(self) -> float:
@@ -113,7 +117,7 @@ class Trainer:
         """Checkpoint, then the bill that goes with it (run.json), both atomically."""
         meta: dict[str, Any] = {
             "config": to_dict(self.config),
-            "epoch": self.step * self.config.d_steps / self.stream.batches_per_epoch,
+            "epoch": self.epoch,
             "elapsed_seconds": self.elapsed,
             "stop_reason": stop_reason,
         }
@@ -136,7 +140,7 @@ class Trainer:
         record = {k: round(float(v) / count, 6) for k, v in sums.items()}
         line = {
             "step": self.step,
-            "epoch": round(self.step * self.config.d_steps / self.stream.batches_per_epoch, 4),
+            "epoch": round(self.epoch, 4),
             **record,
             "images_per_s": round(images_per_s, 2),
             "seconds": round(self.elapsed, 3),
@@ -168,7 +172,7 @@ class Trainer:
         return line
 
     def _info(self, line: dict[str, Any], flops_per_step: int, steps_per_s: float) -> str:
-        info = "  ".join(f"{k} {line[k]:.3f}" for k in ("loss_d", "loss_g") if k in line)
+        info = "  ".join(f"{k} {line[k]:.3f}" for k in ("loss_d", "loss_g", "loss", "kl") if k in line)
         rate = flops_per_step * steps_per_s
         util = f" ({rate / self.account.peak:.0%} of peak)" if self.account.peak else ""
         return f"{info}  {line['images_per_s']:,.0f} img/s  {rate / 1e9:.1f} GFLOP/s{util}  {line['wh']:.3f} Wh"
@@ -176,7 +180,7 @@ class Trainer:
     def run(self) -> TrainResult:
         cfg, total, tracker = self.config, self.total_steps, self.account.tracker
         self._session_start = time.perf_counter()
-        batch_index = self.step * cfg.d_steps
+        batch_index = self.step * self.family.batches_per_step
 
         def next_real() -> torch.Tensor:
             nonlocal batch_index
@@ -185,7 +189,8 @@ class Trainer:
             return self.images.index_select(0, idx)
 
         flops = self.family.flop_counts(self.images[: cfg.batch_size])
-        flops_per_step = flops["d_step"] * cfg.d_steps + flops["g_step"]
+        step_flops = {phase: n for phase, n in flops.items() if phase != "image"}
+        flops_per_step = sum(step_flops.values())
         sums: dict[str, torch.Tensor] = {}
         count, last, stop_reason = 0, {}, "completed"
         window_start, window_step = time.perf_counter(), self.step
@@ -196,9 +201,9 @@ class Trainer:
                 if reason:
                     stop_reason = reason
                     break
-                metrics = self.family.step(next_real, self._noise, tracker)
-                tracker.add_flops("d_step", flops["d_step"] * cfg.d_steps)
-                tracker.add_flops("g_step", flops["g_step"])
+                metrics = self.family.step(next_real, self._noise, tracker, self.step)
+                for phase, n in step_flops.items():
+                    tracker.add_flops(phase, n)
                 self.step += 1
                 for k, v in metrics.items():
                     sums[k] = sums[k] + v if k in sums else v.clone()
@@ -206,7 +211,7 @@ class Trainer:
                 if self.step % cfg.log_every == 0 or self.step == total:
                     now = time.perf_counter()
                     steps_per_s = (self.step - window_step) / max(now - window_start, 1e-9)
-                    last = self._log(sums, count, steps_per_s * cfg.batch_size * cfg.d_steps)
+                    last = self._log(sums, count, steps_per_s * cfg.batch_size * self.family.batches_per_step)
                     bar.update(task, info=self._info(last, flops_per_step, steps_per_s))
                     sums, count, window_start, window_step = {}, 0, now, self.step
                 bar.update(task, completed=self.step)
@@ -233,6 +238,6 @@ class Trainer:
             total_steps=total,
             stop_reason=stop_reason,
             seconds=time.perf_counter() - self._session_start,
-            last={k: v for k, v in last.items() if k.startswith(("loss", "d_"))},
+            last={k: v for k, v in last.items() if k.startswith(("loss", "d_", "recon", "kl"))},
             record=record,
         )

@@ -10,6 +10,7 @@ bilinearly.
 from __future__ import annotations
 
 import hashlib
+import warnings
 from pathlib import Path
 
 import torch
@@ -173,7 +174,9 @@ def read_weights(path: Path) -> dict[str, torch.Tensor]:
             from safetensors.torch import load_file
 
             return load_file(str(path))
-        state = torch.load(path, map_location="cpu", weights_only=True)  # refuses pickled code
+        with warnings.catch_warnings():  # torch warns about the pickle protocol of files it then reads fine
+            warnings.simplefilter("ignore", UserWarning)
+            state = torch.load(path, map_location="cpu", weights_only=True)  # refuses pickled code
     except Exception as err:
         raise EcogenError(f"{path}: cannot read Inception weights ({err.__class__.__name__})") from None
     if not isinstance(state, dict):

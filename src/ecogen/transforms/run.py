@@ -1,0 +1,142 @@
+"""Transformations as users call them: files in, files out, each output carrying a receipt of its cost."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+from ecogen.energy import EnergyTracker, resolve_intensity
+from ecogen.errors import EcogenError
+from ecogen.generation import TrainedGenerator
+from ecogen.generation.receipt import receipt_text
+from ecogen.report.images import save_grid, save_png, to_uint8
+from ecogen.report.record import now
+from ecogen.transforms.io import RESIZE_METHOD, box_mask, check_outputs, output_paths, read_inputs, read_mask
+from ecogen.transforms.latent import LatentModel
+from ecogen.transforms.ops import TRANSFORMS, corrupt
+
+# Latent-optimisation steps when the user gives none: GAN inversion needs many, a VAE's refinement few.
+DEFAULT_STEPS = {"gan": 300, "vae": 100}
+
+
+@dataclass(frozen=True)
+class TransformResult:
+    kind: str
+    paths: list[Path]
+    n: int
+    wh: float
+    gco2: float
+    seconds: float
+    estimated: bool
+    method: str = RESIZE_METHOD
+
+    @property
+    def wh_per_image(self) -> float:
+        return self.wh / max(self.n, 1)
+
+
+def latent_model(generator: TrainedGenerator, steps: int | None, seed: int) -> LatentModel:
+    return LatentModel(generator, DEFAULT_STEPS.get(generator.family, 100) if steps is None else steps, seed=seed)
+
+
+def _metered(generator: TrainedGenerator) -> EnergyTracker:
+    energy = generator.config.energy
+    carbon = resolve_intensity(energy.country, energy.carbon_intensity, energy.pue)
+    return EnergyTracker(energy.sensors, generator.device, carbon, energy.cpu_watts)
+
+
+def _write(images: torch.Tensor, paths: list[Path], receipt: dict) -> None:
+    text = receipt_text(receipt)
+    for image, path in zip(to_uint8(images), paths):
+        save_png(image, path, text)
+
+
+def _receipt(kind: str, generator: TrainedGenerator | None, tracker: EnergyTracker, n: int) -> dict:
+    report = tracker.report()
+    return {"transform": kind, "model_sha256": generator.model_hash if generator else None,
+            "energy_wh": report.wh() / n, "gco2": report.gco2() / n, "images": 1,
+            "sensors": [s["name"] for s in report.sensors], "estimated": report.estimated, "created": now()}
+
+
+def _result(kind: str, paths: list[Path], n: int, tracker: EnergyTracker) -> TransformResult:
+    report = tracker.report()
+    return TransformResult(kind, paths, n, report.wh(), report.gco2(), report.total.seconds, report.estimated)
+
+
+def apply(generator: TrainedGenerator, kind: str, inputs: str | Path, out: str | Path, *, mask: str | Path | None = None,
+          box: str | None = None, steps: int | None = None, seed: int = 0, overwrite: bool = False) -> TransformResult:
+    """reconstruct / denoise / inpaint every image of ``inputs`` (a file or a folder) into ``out``."""
+    fn = TRANSFORMS.get(kind)
+    if kind == "interpolate":
+        raise EcogenError("use interpolate_files for interpolate (it takes --from/--to or --seeds)")
+    size, channels = generator.config.data.image_size, generator.config.data.channels or 1
+    data = read_inputs(inputs, size, channels, generator.config.data.fit)
+    paths = output_paths(data, out, overwrite)
+    extra = {}
+    if kind == "inpaint":
+        if (mask is None) == (box is None):
+            raise EcogenError("inpaint needs exactly one of --mask PNG or --box x,y,w,h")
+        if data.folder and len(set(data.sizes)) > 1:
+            raise EcogenError("inpaint over a folder needs images of one size (the mask is shared)")
+        extra["missing"] = read_mask(mask, data.sizes[0], size) if mask else box_mask(box, data.sizes[0], size)
+    model = latent_model(generator, steps, seed)
+    with _metered(generator) as tracker:
+        with tracker.phase("transform"):
+            results = torch.cat([fn(model, chunk, **extra) for chunk in data.images.split(256)])
+    _write(results, paths, _receipt(kind, generator, tracker, len(paths)))
+    return _result(kind, paths, len(paths), tracker)
+
+
+def interpolate_files(generator: TrainedGenerator, out: str | Path, *, start: str | Path | None = None,
+                      end: str | Path | None = None, seeds: tuple[int, int] | None = None, steps: int = 8,
+                      path: str = "slerp", inversion_steps: int | None = None, seed: int = 0,
+                      overwrite: bool = False) -> TransformResult:
+    """A strip of ``steps`` images between two images' latents (``start``/``end``) or two seeds."""
+    out = Path(out)
+    if (seeds is None) == (start is None or end is None):
+        raise EcogenError("interpolate needs --from and --to images, or --seeds A,B")
+    inputs = [Path(start), Path(end)] if seeds is None else []
+    check_outputs([out], inputs, overwrite)
+    model = latent_model(generator, inversion_steps, seed)
+    size, channels = generator.config.data.image_size, generator.config.data.channels or 1
+    with _metered(generator) as tracker:
+        with tracker.phase("transform"):
+            if seeds is None:
+                fit = generator.config.data.fit
+                pair = torch.cat([read_inputs(p, size, channels, fit).images for p in inputs])
+                latents = model.encode(pair)
+            else:
+                latents = torch.cat([generator.latents(1, s) for s in seeds]).to(generator.device)
+            strip = TRANSFORMS.get("interpolate")(model, latents[:1], latents[1:], steps, path)
+    save_grid(strip, out, nrow=steps, text=receipt_text(_receipt("interpolate", generator, tracker, steps)))
+    return _result("interpolate", [out], steps, tracker)
+
+
+def corrupt_files(inputs: str | Path, out: str | Path, noise: str, *, seed: int = 0, size: int | None = None,
+                  overwrite: bool = False) -> TransformResult:
+    """Test inputs for denoising: Gaussian or salt-and-pepper noise, at the inputs' own size."""
+    first = Path(inputs)
+    probe = read_inputs(first, 8, 1, "resize")  # validates the inputs and learns their sizes
+    if size is None:
+        if len(set(probe.sizes)) > 1 or probe.sizes[0][0] != probe.sizes[0][1]:
+            raise EcogenError("corrupt needs square images of one size, or --size N")
+        size = probe.sizes[0][0]
+    channels = 3 if _any_rgb(probe.paths) else 1
+    data = read_inputs(first, size, channels, "resize")
+    paths = output_paths(data, out, overwrite)
+    with EnergyTracker("auto") as tracker, tracker.phase("transform"):
+        noisy = corrupt(data.images, noise, seed)
+    _write(noisy, paths, _receipt(f"corrupt {noise}", None, tracker, len(paths)))
+    return _result("corrupt", paths, len(paths), tracker)
+
+
+def _any_rgb(paths: list[Path]) -> bool:
+    from PIL import Image
+
+    for p in paths:
+        with Image.open(p) as img:
+            if img.mode not in ("L", "1", "LA", "I", "I;16", "F"):
+                return True
+    return False
