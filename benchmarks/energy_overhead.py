@@ -48,17 +48,17 @@ def make_trainer(data, config: TrainConfig, folder: Path) -> Trainer:
 def timed_steps(trainer: Trainer, steps: int, metered: bool, flops: dict[str, int]) -> float:
     cursor = {"k": trainer.step}
 
-    def next_real() -> torch.Tensor:
+    def next_real() -> tuple[torch.Tensor, None]:
         idx = trainer.stream.indices(cursor["k"])
         cursor["k"] += 1
-        return trainer.images.index_select(0, idx)
+        return trainer.images.index_select(0, idx), None
 
     meter = trainer.account.tracker if metered else NullMeter()
     start = time.perf_counter()
     for _ in range(steps):
         if metered:
             trainer.account.budget_reason()
-        trainer.family.step(next_real, trainer._noise, meter)
+        trainer.family.step(next_real, trainer.noise_gen, meter)
         meter.add_flops("d_step", flops["d_step"])
         meter.add_flops("g_step", flops["g_step"])
         trainer.step += 1

@@ -49,7 +49,13 @@ def train(
         raise EcogenError(f"{run.root} already holds a run; use --resume to continue it or --overwrite to replace it")
     device = resolve_device(config.device)
     data = prepare_data(config.data)
-    config = TrainConfig(**{**vars(config), "data": data.config})  # channels resolved
+    model = config.model
+    if model.conditional:
+        if data.images.labels is None:
+            raise EcogenError(f"--conditional needs labelled data; {config.data.source} has no labels")
+        names = data.images.class_names or tuple(str(c) for c in range(int(data.images.labels.max()) + 1))
+        model = replace(model, classes=list(names))
+    config = replace(config, data=data.config, model=model)  # channels and classes resolved
     trainer = Trainer(config, run, data, device, progress=progress)
     if overwrite:
         run.clear()
@@ -155,10 +161,14 @@ def sample_to(
     batch_size: int = 256,
     overwrite: bool = False,
     energy: EnergyConfig | None = None,
+    classes: list[str | int] | None = None,
+    grid_by_class: bool = False,
 ) -> SampleResult:
     """Write ``n`` samples, metered: a grid when ``out`` ends in .png/.jpg, else one PNG per image in ``out``.
 
-    Each PNG carries a receipt (energy, carbon, FLOPs per image, model hash, sensor); see read_receipt.
+    ``classes`` asks a conditional model for those classes; ``grid_by_class`` makes a grid with one row
+    per class and ``n`` images in each. Each PNG carries a receipt (energy, carbon, FLOPs per image,
+    model hash, sensor); see read_receipt.
     """
     out = Path(out)
     grid = out.suffix.lower() in (".png", ".jpg", ".jpeg")
@@ -171,9 +181,15 @@ def sample_to(
     energy = energy or generator.config.energy
     carbon = resolve_intensity(energy.country, energy.carbon_intensity, energy.pue)
     flops = generator.flops_per_image()
+    nrow = None
+    if grid_by_class:
+        if not grid or not generator.classes:
+            raise EcogenError("--grid-by-class needs a conditional model and a .png grid as --out")
+        k, per_class = len(generator.classes), n
+        classes, n, nrow = [c for c in range(k) for _ in range(per_class)], k * per_class, per_class
     with EnergyTracker(energy.sensors, generator.device, carbon, energy.cpu_watts) as tracker:
         with tracker.phase("sample"):
-            images = generator.sample(n, seed=seed, batch_size=batch_size)
+            images = generator.sample(n, seed=seed, batch_size=batch_size, classes=classes)
         tracker.add_flops("sample", flops * n)
     report = tracker.report()
     share = 1 if grid else n
@@ -181,6 +197,7 @@ def sample_to(
         "model_sha256": generator.model_hash,
         "step": generator.step,
         "seed": seed,
+        "classes": sorted({generator.classes[c] if isinstance(c, int) else str(c) for c in classes}) if classes else None,
         "images": n if grid else 1,  # how many images this file holds and the numbers cover
         "energy_wh": report.wh() / share,
         "gco2": report.gco2() / share,
@@ -192,7 +209,7 @@ def sample_to(
         "created": records.now(),
     }
     text = receipt_text(receipt)
-    paths = [save_grid(images, out, text=text)] if grid else save_images(images, out, text=text)
+    paths = [save_grid(images, out, nrow=nrow, text=text)] if grid else save_images(images, out, text=text)
     return SampleResult(paths, n, report.wh(), report.gco2(), flops, report.total.seconds, report.estimated,
                         [s["name"] for s in report.sensors])
 

@@ -13,6 +13,8 @@ from rich.console import Console
 from rich.table import Table
 
 from ecogen import api, transforms
+from ecogen.compose import compose as compose_image
+from ecogen.compose import load_spec, save_composite, text_spec
 from ecogen.config import DataConfig, TrainConfig, dump_yaml, from_dict, load_yaml, merge
 from ecogen.errors import EcogenError
 from ecogen.metrics import EXTRACTORS, METRICS, evaluate_sets
@@ -20,6 +22,7 @@ from ecogen.metrics.extractors.classifier import train_classifier
 from ecogen.models import MODELS, PRESETS
 from ecogen.device import resolve_device
 from ecogen.energy.calibrate import cache_file
+from ecogen.generation.receipt import receipt_text
 from ecogen.energy.calibrate import calibrate as measure_calibration
 from ecogen.report import record as records
 from ecogen.report.tables import bill_table, eval_table, run_summary, si
@@ -47,6 +50,7 @@ TRAIN_KEYS = {
     "width_mult": "model.width_mult",
     "d_downsample": "model.d_downsample",
     "d_norm": "model.d_norm",
+    "conditional": "model.conditional",
     "beta": "model.beta",
     "recon": "model.recon",
     "kl_warmup": "model.kl_warmup",
@@ -121,6 +125,8 @@ def train(
     width_mult: Optional[float] = typer.Option(None, help="Channel width multiplier (1.0 = 64 at full resolution)."),
     d_downsample: Optional[str] = typer.Option(None, help="stride | avgpool"),
     d_norm: Optional[str] = typer.Option(None, help="none | batch"),
+    conditional: Optional[bool] = typer.Option(None, "--conditional/--unconditional",
+                                               help="Class-conditional model (needs labelled data)."),
     beta: Optional[float] = typer.Option(None, help="VAE: weight of the KL term (1.0 = the ELBO)."),
     recon: Optional[str] = typer.Option(None, help="VAE: mse (Gaussian) | bce (Bernoulli) reconstruction."),
     kl_warmup: Optional[int] = typer.Option(None, help="VAE: steps over which KL's weight ramps up from 0."),
@@ -184,16 +190,21 @@ def sample(
     overwrite: bool = typer.Option(False, help="Replace existing output files."),
     country: Optional[str] = typer.Option(None, help="Price the energy at this country's grid intensity."),
     carbon_intensity: Optional[float] = typer.Option(None, help="gCO2eq per kWh; overrides --country."),
+    classes: Optional[list[str]] = typer.Option(None, "--class", help="Class to generate (repeatable)."),
+    grid_by_class: bool = typer.Option(False, help="A row per class, --n images each (default 8)."),
 ) -> None:
     """Generate images from a trained run; each PNG carries a receipt of what it cost."""
     generator = api.load(run, device=device)
     energy = generator.config.energy
     if country is not None or carbon_intensity is not None:
         energy = replace(energy, country=country, carbon_intensity=carbon_intensity)
-    result = api.sample_to(generator, n, out, seed=seed, batch_size=batch_size, overwrite=overwrite, energy=energy)
+    if grid_by_class and n == 64:
+        n = 8  # per class
+    result = api.sample_to(generator, n, out, seed=seed, batch_size=batch_size, overwrite=overwrite, energy=energy,
+                           classes=classes or None, grid_by_class=grid_by_class)
     where = result.paths[0] if len(result.paths) == 1 else f"{out}/ ({len(result.paths)} PNG files)"
     kind = "estimated" if result.estimated else "measured"
-    console.print(f"{n} images from step {generator.step} -> {where}")
+    console.print(f"{result.n} images from step {generator.step} -> {where}")
     console.print(
         f"per image: {si(result.wh_per_image, 'Wh')}, {si(result.gco2_per_image, 'g')}CO2eq, "
         f"{si(result.flops_per_image)}FLOPs ({kind}: {', '.join(result.sensors)}); "
@@ -267,6 +278,39 @@ def calibrate(
     for dtype, peak in entry["peak_flops"].items():
         console.print(f"{entry['device']} {dtype}: {peak / 1e9:,.1f} GFLOP/s")
     console.print(f"cached in {cache_file()}")
+
+
+@app.command()
+def compose(
+    out: Path = typer.Option(..., help="The composite .png."),
+    spec: Optional[Path] = typer.Option(None, help="YAML or JSON spec: canvas and elements."),
+    text: Optional[str] = typer.Option(None, help="Shortcut: a row of generated classes, e.g. 2026."),
+    model: Optional[Path] = typer.Option(None, help="Run folder for generated elements (overrides the spec's)."),
+    seed: int = typer.Option(0, help="First seed for --text."),
+    device: str = typer.Option("auto"),
+    overwrite: bool = typer.Option(False),
+) -> None:
+    """Build one image from several generated or given elements."""
+    if (spec is None) == (text is None):
+        raise EcogenError("give --spec FILE or --text STRING")
+    if out.exists() and not overwrite:
+        raise EcogenError(f"{out} already exists; pass --overwrite to replace it")
+    parsed = load_spec(spec) if spec else None
+    run = model or (Path(parsed.model) if parsed and parsed.model else None)
+    generator = api.load(run, device=device) if run else None
+    if text is not None:
+        if generator is None:
+            raise EcogenError("--text needs --model RUN (a conditional model)")
+        parsed = text_spec(text, generator, seed)
+    result = compose_image(parsed, generator)
+    receipt = {"composite": len(parsed.elements), "energy_wh": result.total_wh, "element_wh": result.element_wh,
+               "gco2": result.gco2, "estimated": result.estimated,
+               "model_sha256": generator.model_hash if generator else None}
+    save_composite(result, out, receipt_text(receipt))
+    kind = "estimated" if result.estimated else "measured"
+    console.print(f"{len(parsed.elements)} elements -> {out} ({result.image.shape[1]}x{result.image.shape[0]})")
+    console.print(f"energy {si(result.total_wh, 'Wh')} ({kind}): elements "
+                  + ", ".join(si(wh, "Wh") for wh in result.element_wh))
 
 
 extractor_app = typer.Typer(help="Feature extractors for the metrics.", no_args_is_help=True)

@@ -12,7 +12,7 @@ from ecogen import checkpoint
 from ecogen.config import TrainConfig, from_dict
 from ecogen.device import resolve_device
 from ecogen.energy.flops import count_flops
-from ecogen.errors import CheckpointError, ConfigError
+from ecogen.errors import CheckpointError, ConfigError, EcogenError
 from ecogen.models import MODELS, build_model
 from ecogen.rundir import RunDir
 
@@ -58,19 +58,48 @@ class TrainedGenerator:
         """Latents are drawn on the CPU from their own generator: the same seed gives the same images on any device."""
         return torch.randn(n, self.latent_dim, generator=torch.Generator().manual_seed(seed))
 
+    @property
+    def classes(self) -> list[str]:
+        """Class names of a conditional model (empty for an unconditional one)."""
+        return list(self.config.model.classes or []) if self.config.model.conditional else []
+
+    def class_index(self, name: str | int) -> int:
+        """A class by name (``"7"``, ``"face"``) or index; an unknown one is an error listing the valid ones."""
+        if not self.classes:
+            raise EcogenError("this model is not conditional: train it with --conditional to ask for classes")
+        key = str(name)
+        if key in self.classes:
+            return self.classes.index(key)
+        raise EcogenError(f"unknown class {key!r}; valid classes: {', '.join(self.classes)}")
+
+    def labels(self, n: int, classes: list[int] | None = None) -> torch.Tensor | None:
+        """Labels for ``n`` images: the given classes repeated, or every class in turn."""
+        if not self.classes:
+            if classes:
+                raise EcogenError("this model is not conditional: train it with --conditional to ask for classes")
+            return None
+        pool = torch.tensor(classes if classes else range(len(self.classes)))
+        return pool[torch.arange(n) % len(pool)]
+
     @torch.inference_mode()
-    def decode(self, z: torch.Tensor, batch_size: int = 256) -> torch.Tensor:
-        out = [self.module(chunk.to(self.device)).float().cpu() for chunk in z.split(batch_size)]
+    def decode(self, z: torch.Tensor, batch_size: int = 256, labels: torch.Tensor | None = None) -> torch.Tensor:
+        if labels is None and self.classes:
+            labels = self.labels(len(z))
+        label_chunks = labels.split(batch_size) if labels is not None else [None] * len(z.split(batch_size))
+        out = [self.module(chunk.to(self.device), None if y is None else y.to(self.device)).float().cpu()
+               for chunk, y in zip(z.split(batch_size), label_chunks)]
         return torch.cat(out)
 
     def flops_per_image(self) -> int:
         z = self.latents(1).to(self.device)
-        return count_flops(lambda: self.decode(z))
+        return count_flops(lambda: self.decode(z, labels=self.labels(1)))
 
-    def sample(self, n: int, seed: int = 0, batch_size: int = 256) -> torch.Tensor:
-        """``n`` images as a CPU tensor in [-1, 1], N x C x H x W."""
+    def sample(self, n: int, seed: int = 0, batch_size: int = 256, classes: list[str | int] | None = None) -> torch.Tensor:
+        """``n`` images as a CPU tensor in [-1, 1], N x C x H x W; ``classes`` (names or indices) for a
+        conditional model, cycled; without them a conditional model draws every class in turn."""
         if n <= 0:
             raise ConfigError(f"n: must be > 0 (got {n})")
         if batch_size <= 0:
             raise ConfigError(f"batch_size: must be > 0 (got {batch_size})")
-        return self.decode(self.latents(n, seed), batch_size)
+        wanted = [self.class_index(c) for c in classes] if classes else None
+        return self.decode(self.latents(n, seed), batch_size, self.labels(n, wanted))

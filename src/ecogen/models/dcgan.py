@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ecogen.config import ModelConfig
@@ -10,14 +11,19 @@ from ecogen.models.blocks import dcgan_init, resolution_plan, widths
 
 
 class Generator(nn.Module):
-    """z -> ConvTranspose (start x start) -> [ConvTranspose k4 s2 + BN + ReLU] x n -> Tanh."""
+    """z -> ConvTranspose (start x start) -> [ConvTranspose k4 s2 + BN + ReLU] x n -> Tanh.
 
-    def __init__(self, latent_dim: int, image_size: int, channels: int, width_mult: float = 1.0) -> None:
+    Conditional (``num_classes > 0``): a learned class embedding (num_classes wide) is concatenated to z.
+    """
+
+    def __init__(self, latent_dim: int, image_size: int, channels: int, width_mult: float = 1.0,
+                 num_classes: int = 0) -> None:
         super().__init__()
         start, n_up = resolution_plan(image_size)
         w = widths(n_up, width_mult)
+        self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None
         layers: list[nn.Module] = [
-            nn.ConvTranspose2d(latent_dim, w[0], start, 1, 0, bias=False),
+            nn.ConvTranspose2d(latent_dim + num_classes, w[0], start, 1, 0, bias=False),
             nn.BatchNorm2d(w[0]),
             nn.ReLU(True),
         ]
@@ -27,19 +33,30 @@ class Generator(nn.Module):
         self.net = nn.Sequential(*layers)
         self.latent_dim = latent_dim
         self.apply(dcgan_init)
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, 0.0, 1.0)
 
-    def forward(self, z: torch.Tensor) -> torch.Tensor:
-        return self.net(z.view(z.shape[0], self.latent_dim, 1, 1))
+    def _input(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
+        if self.embed is not None:
+            if y is None:
+                raise ValueError("a conditional generator needs class labels")
+            z = torch.cat([z, self.embed(y)], dim=1)
+        return z.view(z.shape[0], -1, 1, 1)
 
-    def pre_activation(self, z: torch.Tensor) -> torch.Tensor:
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.net(self._input(z, y))
+
+    def pre_activation(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The output before Tanh: logits for likelihoods that need them (the VAE's Bernoulli)."""
-        return self.net[:-1](z.view(z.shape[0], self.latent_dim, 1, 1))
+        return self.net[:-1](self._input(z, y))
 
 
 class Discriminator(nn.Module):
     """x -> [Conv k4 s2 (or Conv k3 + AvgPool) (+ BN) + LeakyReLU(0.2)] x n -> Conv (start x start) -> logit.
 
     With ``outputs > 1`` the same stack is the VAE's encoder (outputs = 2 x latent: mean and log-variance).
+    Conditional (``num_classes > 0``): ``projection`` adds <embed(y), pooled features> to the logit
+    (Miyato & Koyama 2018); ``concat`` feeds one-hot class planes with the image (the conditional encoder).
     """
 
     def __init__(
@@ -50,12 +67,17 @@ class Discriminator(nn.Module):
         downsample: str = "stride",
         norm: str = "none",
         outputs: int = 1,
+        num_classes: int = 0,
+        conditioning: str = "projection",
     ) -> None:
         super().__init__()
         start, n_up = resolution_plan(image_size)
         w = widths(n_up, width_mult)[::-1]
+        self.num_classes = num_classes
+        self.concat = bool(num_classes) and conditioning == "concat"
+        in_channels = channels + (num_classes if self.concat else 0)
         layers: list[nn.Module] = []
-        for i, (c_in, c_out) in enumerate(zip([channels, *w[:-1]], w)):
+        for i, (c_in, c_out) in enumerate(zip([in_channels, *w[:-1]], w)):
             use_norm = norm == "batch" and i > 0
             if downsample == "stride":
                 layers.append(nn.Conv2d(c_in, c_out, 4, 2, 1, bias=not use_norm))
@@ -66,16 +88,34 @@ class Discriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, True))
         layers.append(nn.Conv2d(w[-1], outputs, start, 1, 0, bias=outputs > 1))
         self.net = nn.Sequential(*layers)
+        self.embed = nn.Embedding(num_classes, w[-1]) if num_classes and not self.concat else None
         self.apply(dcgan_init)
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.net(x).flatten(1).squeeze(1)
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        if self.num_classes and y is None:
+            raise ValueError("a conditional discriminator needs class labels")
+        if self.concat:
+            planes = F.one_hot(y, self.num_classes).to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
+            x = torch.cat([x, planes], dim=1)
+        h = self.net[:-1](x)
+        out = self.net[-1](h).flatten(1).squeeze(1)
+        if self.embed is not None:
+            out = out + (self.embed(y) * h.mean(dim=(2, 3))).sum(dim=1)
+        return out
+
+
+def num_classes(config: ModelConfig) -> int:
+    return len(config.classes or ()) if config.conditional else 0
 
 
 def build_dcgan(config: ModelConfig, image_size: int, channels: int) -> nn.ModuleDict:
+    k = num_classes(config)
     return nn.ModuleDict(
         {
-            "G": Generator(config.latent_dim, image_size, channels, config.width_mult),
-            "D": Discriminator(image_size, channels, config.width_mult, config.d_downsample, config.d_norm),
+            "G": Generator(config.latent_dim, image_size, channels, config.width_mult, k),
+            "D": Discriminator(image_size, channels, config.width_mult, config.d_downsample, config.d_norm,
+                               num_classes=k, conditioning=config.d_conditioning),
         }
     )

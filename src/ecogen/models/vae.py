@@ -9,22 +9,23 @@ import torch.nn.functional as F
 from torch import nn
 
 from ecogen.config import ModelConfig
-from ecogen.models.dcgan import Discriminator, Generator
+from ecogen.models.dcgan import Discriminator, Generator, num_classes
 
 
 def build_vae(config: ModelConfig, image_size: int, channels: int) -> nn.ModuleDict:
+    k = num_classes(config)
     return nn.ModuleDict(
         {
             "encoder": Discriminator(image_size, channels, config.width_mult, config.d_downsample, "batch",
-                                     outputs=2 * config.latent_dim),
-            "decoder": Generator(config.latent_dim, image_size, channels, config.width_mult),
+                                     outputs=2 * config.latent_dim, num_classes=k, conditioning="concat"),
+            "decoder": Generator(config.latent_dim, image_size, channels, config.width_mult, k),
         }
     )
 
 
-def encode(encoder: nn.Module, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """(mean, log-variance) of q(z|x); the log-variance is clamped to keep exp() finite."""
-    mu, logvar = encoder(x).chunk(2, dim=1)
+def encode(encoder: nn.Module, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
+    """(mean, log-variance) of q(z|x[, y]); the log-variance is clamped to keep exp() finite."""
+    mu, logvar = encoder(x, y).chunk(2, dim=1)
     return mu, logvar.clamp(-30.0, 20.0)
 
 
@@ -37,32 +38,35 @@ def kl_divergence(mu: torch.Tensor, logvar: torch.Tensor) -> torch.Tensor:
     return -0.5 * (1 + logvar - mu.pow(2) - logvar.exp()).sum(dim=1)
 
 
-def reconstruction(decoder: Generator, z: torch.Tensor, x: torch.Tensor, kind: str) -> torch.Tensor:
+def reconstruction(decoder: Generator, z: torch.Tensor, x: torch.Tensor, kind: str,
+                   y: torch.Tensor | None = None) -> torch.Tensor:
     """-log p(x|z) per image, up to a constant. mse: Gaussian with unit variance on [-1, 1] pixels;
     bce: Bernoulli on [0, 1] pixels, from the decoder's logits (tanh(a) = 2 sigmoid(2a) - 1)."""
-    pre = decoder.pre_activation(z)
+    pre = decoder.pre_activation(z, y)
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(2 * pre, (x + 1) / 2, reduction="none").flatten(1).sum(1)
     return 0.5 * (torch.tanh(pre) - x).pow(2).flatten(1).sum(1)
 
 
-def negative_elbo(modules: nn.ModuleDict, x: torch.Tensor, kind: str, eps: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+def negative_elbo(modules: nn.ModuleDict, x: torch.Tensor, kind: str, eps: torch.Tensor,
+                  y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
     """(reconstruction, KL) per image; the negative ELBO is their sum (with beta = 1)."""
-    mu, logvar = encode(modules["encoder"], x)
+    mu, logvar = encode(modules["encoder"], x, y)
     z = reparameterise(mu, logvar, eps)
-    return reconstruction(modules["decoder"], z, x, kind), kl_divergence(mu, logvar)
+    return reconstruction(modules["decoder"], z, x, kind, y), kl_divergence(mu, logvar)
 
 
 @torch.no_grad()
 def held_out_elbo(modules: nn.ModuleDict, images: torch.Tensor, kind: str, seed: int = 0,
-                  batch_size: int = 500) -> dict[str, float]:
+                  batch_size: int = 500, labels: torch.Tensor | None = None) -> dict[str, float]:
     """Mean per-image negative ELBO on ``images`` (one seeded z sample each), with its two parts."""
     gen = torch.Generator().manual_seed(seed)
     device = next(modules.parameters()).device
     recon_sum = kl_sum = 0.0
-    for chunk in images.split(batch_size):
+    label_chunks = labels.split(batch_size) if labels is not None else [None] * len(images.split(batch_size))
+    for chunk, y in zip(images.split(batch_size), label_chunks):
         eps = torch.randn(len(chunk), modules["decoder"].latent_dim, generator=gen).to(device)
-        recon, kl = negative_elbo(modules, chunk.to(device), kind, eps)
+        recon, kl = negative_elbo(modules, chunk.to(device), kind, eps, None if y is None else y.to(device))
         recon_sum += float(recon.sum())
         kl_sum += float(kl.sum())
     n = len(images)

@@ -13,6 +13,7 @@ from torch import nn
 
 from ecogen.config import TrainConfig
 from ecogen.energy.flops import count_flops
+from ecogen.models.dcgan import num_classes
 from ecogen.training.losses import LOSSES
 from ecogen.training.phases import PhaseMeter
 
@@ -25,16 +26,23 @@ class GanFamily:
         self.batches_per_step = config.d_steps  # each discriminator update takes a fresh real batch
         self.batch_size = config.batch_size
         self.latent_dim = config.model.latent_dim
+        self.num_classes = num_classes(config.model)
         betas = (config.optim.beta1, config.optim.beta2)
         self.optimizers = {
             "G": torch.optim.Adam(self.G.parameters(), lr=config.optim.lr_g, betas=betas),
             "D": torch.optim.Adam(self.D.parameters(), lr=config.optim.lr_d, betas=betas),
         }
 
+    def latents(self, n: int, rng: torch.Generator, device: torch.device) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Noise and, for a conditional model, uniformly drawn class labels, from the run's own RNG."""
+        z = torch.randn(n, self.latent_dim, generator=rng, device=device)
+        y = torch.randint(self.num_classes, (n,), generator=rng, device=device) if self.num_classes else None
+        return z, y
+
     def step(
         self,
-        next_real: Callable[[], torch.Tensor],
-        noise: Callable[[int], torch.Tensor],
+        next_real: Callable[[], tuple[torch.Tensor, torch.Tensor | None]],
+        rng: torch.Generator,
         meter: PhaseMeter,
         step: int = 0,
     ) -> dict[str, torch.Tensor]:
@@ -42,18 +50,19 @@ class GanFamily:
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
         for _ in range(self.d_steps):
             with meter.phase("data"):
-                real = next_real()
+                real, y_real = next_real()
             with meter.phase("d_step"):
+                z, y_fake = self.latents(len(real), rng, real.device)
                 with torch.no_grad():
-                    fake = self.G(noise(len(real)))
-                real_logits, fake_logits = self.D(real), self.D(fake)
+                    fake = self.G(z, y_fake)
+                real_logits, fake_logits = self.D(real, y_real), self.D(fake, y_fake)
                 loss_d = self.loss.d(real_logits, fake_logits)
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 opt_d.step()
         with meter.phase("g_step"):
-            fake_logits_g = self.D(self.G(noise(self.batch_size)))
-            loss_g = self.loss.g(fake_logits_g)
+            z, y = self.latents(self.batch_size, rng, real.device)
+            loss_g = self.loss.g(self.D(self.G(z, y), y))
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
@@ -64,24 +73,23 @@ class GanFamily:
             "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
         }
 
-    def flop_counts(self, real: torch.Tensor) -> dict[str, int]:
+    def flop_counts(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, int]:
         """FLOPs per training step by phase (d_steps D updates, one G update) and of one generated image,
         counted on copies (no state changes)."""
         G, D = copy.deepcopy(self.G), copy.deepcopy(self.D)
-        gen = torch.Generator(real.device).manual_seed(0)
-        z = torch.randn(len(real), self.latent_dim, device=real.device, generator=gen)
+        z, y = self.latents(len(real), torch.Generator(real.device).manual_seed(0), real.device)
 
         def d_update() -> None:
             with torch.no_grad():
-                fake = G(z)
-            self.loss.d(D(real), D(fake)).backward()
+                fake = G(z, y)
+            self.loss.d(D(real, labels), D(fake, y)).backward()
 
         def g_update() -> None:
-            self.loss.g(D(G(z))).backward()
+            self.loss.g(D(G(z, y), y)).backward()
 
         def one_image() -> None:
             with torch.no_grad():
-                G.eval()(z[:1])
+                G.eval()(z[:1], None if y is None else y[:1])
 
         return {"d_step": count_flops(d_update) * self.d_steps, "g_step": count_flops(g_update),
                 "image": count_flops(one_image)}

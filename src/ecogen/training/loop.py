@@ -69,10 +69,14 @@ class Trainer:
         self.modules = build_model(config.model, config.data.image_size, channels, config.seed).to(device)
         self.family = FAMILIES.get(self.spec.family)(self.modules, config)
         self.images = torch.from_numpy(data.train.images).to(device)
+        self.conditional = config.model.conditional
+        self.labels = torch.from_numpy(data.train.labels).to(device) if self.conditional else None
         self.stream = BatchStream(len(self.images), config.batch_size, config.seed)
         self.noise_gen = torch.Generator(device).manual_seed(config.seed)
         grid_gen = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_noise = torch.randn(GRID_SIZE, config.model.latent_dim, generator=grid_gen).to(device)
+        k = len(config.model.classes or ()) if self.conditional else 0
+        self.fixed_labels = (torch.arange(GRID_SIZE) % k).to(device) if k else None  # a column per class
         self.account = RunAccount(config.energy, run, device, previous)
         self.data = data
         self.evaluator: Evaluator | None = None  # built at the first quality check, inside the eval phase
@@ -110,9 +114,6 @@ class Trainer:
         self.step = ckpt.step
         self.elapsed_before = float(ckpt.meta.get("elapsed_seconds", 0.0))
 
-    def _noise(self, n: int) -> torch.Tensor:
-        return torch.randn(n, self.config.model.latent_dim, generator=self.noise_gen, device=self.device)
-
     def save_checkpoint(self, stop_reason: str) -> Path:
         """Checkpoint, then the bill that goes with it (run.json), both atomically."""
         meta: dict[str, Any] = {
@@ -131,9 +132,10 @@ class Trainer:
         sampler = self.modules[self.spec.sampler]
         sampler.eval()
         with torch.no_grad():
-            images = sampler(self.fixed_noise)
+            images = sampler(self.fixed_noise, self.fixed_labels)
         sampler.train()
-        return save_grid(images, self.run_dir.samples / name, nrow=8)
+        k = len(self.config.model.classes or ()) if self.conditional else 0
+        return save_grid(images, self.run_dir.samples / name, nrow=k if 0 < k <= 16 else 8)
 
     def _log(self, sums: dict[str, torch.Tensor], count: int, images_per_s: float) -> dict[str, Any]:
         wh, gco2, _ = self.account.totals()
@@ -159,10 +161,14 @@ class Trainer:
                                                 self.config.seed)
             latent_gen = torch.Generator().manual_seed(self.config.seed + 2)
             self.eval_noise = torch.randn(self.config.eval_n, self.config.model.latent_dim, generator=latent_gen)
+            k = len(self.config.model.classes or ()) if self.conditional else 0
+            self.eval_labels = torch.arange(self.config.eval_n) % k if k else None
         sampler = self.modules[self.spec.sampler]
         sampler.eval()
         with torch.no_grad():
-            images = torch.cat([sampler(z.to(self.device)).float() for z in self.eval_noise.split(256)])
+            labels = self.eval_labels.split(256) if self.eval_labels is not None else [None] * len(self.eval_noise.split(256))
+            images = torch.cat([sampler(z.to(self.device), None if y is None else y.to(self.device)).float()
+                                for z, y in zip(self.eval_noise.split(256), labels)])
         sampler.train()
         scores = self.evaluator.score(images)
         wh, gco2, _ = self.account.totals()
@@ -182,13 +188,15 @@ class Trainer:
         self._session_start = time.perf_counter()
         batch_index = self.step * self.family.batches_per_step
 
-        def next_real() -> torch.Tensor:
+        def next_real() -> tuple[torch.Tensor, torch.Tensor | None]:
             nonlocal batch_index
             idx = self.stream.indices(batch_index).to(self.device)
             batch_index += 1
-            return self.images.index_select(0, idx)
+            labels = None if self.labels is None else self.labels.index_select(0, idx)
+            return self.images.index_select(0, idx), labels
 
-        flops = self.family.flop_counts(self.images[: cfg.batch_size])
+        first = None if self.labels is None else self.labels[: cfg.batch_size]
+        flops = self.family.flop_counts(self.images[: cfg.batch_size], first)
         step_flops = {phase: n for phase, n in flops.items() if phase != "image"}
         flops_per_step = sum(step_flops.values())
         sums: dict[str, torch.Tensor] = {}
@@ -201,7 +209,7 @@ class Trainer:
                 if reason:
                     stop_reason = reason
                     break
-                metrics = self.family.step(next_real, self._noise, tracker, self.step)
+                metrics = self.family.step(next_real, self.noise_gen, tracker, self.step)
                 for phase, n in step_flops.items():
                     tracker.add_flops(phase, n)
                 self.step += 1

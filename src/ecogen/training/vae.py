@@ -31,15 +31,16 @@ class VaeFamily:
 
     def step(
         self,
-        next_real: Callable[[], torch.Tensor],
-        noise: Callable[[int], torch.Tensor],
+        next_real: Callable[[], tuple[torch.Tensor, torch.Tensor | None]],
+        rng: torch.Generator,
         meter: PhaseMeter,
         step: int = 0,
     ) -> dict[str, torch.Tensor]:
         with meter.phase("data"):
-            real = next_real()
+            real, y = next_real()
         with meter.phase("vae_step"):
-            recon, kl = negative_elbo(self.modules, real, self.model.recon, noise(len(real)))
+            eps = torch.randn(len(real), self.latent_dim, generator=rng, device=real.device)
+            recon, kl = negative_elbo(self.modules, real, self.model.recon, eps, y)
             loss = (recon + self.beta(step) * kl).mean()
             opt = self.optimizers["vae"]
             opt.zero_grad(set_to_none=True)
@@ -47,16 +48,16 @@ class VaeFamily:
             opt.step()
         return {"loss": loss.detach(), "recon": recon.detach().mean(), "kl": kl.detach().mean()}
 
-    def flop_counts(self, real: torch.Tensor) -> dict[str, int]:
+    def flop_counts(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, int]:
         modules = copy.deepcopy(self.modules)
         eps = torch.zeros(len(real), self.latent_dim, device=real.device)
 
         def update() -> None:
-            recon, kl = negative_elbo(modules, real, self.model.recon, eps)
+            recon, kl = negative_elbo(modules, real, self.model.recon, eps, labels)
             (recon + kl).mean().backward()
 
         def one_image() -> None:
             with torch.no_grad():
-                modules["decoder"].eval()(eps[:1])
+                modules["decoder"].eval()(eps[:1], None if labels is None else labels[:1])
 
         return {"vae_step": count_flops(update), "image": count_flops(one_image)}

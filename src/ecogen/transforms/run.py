@@ -38,6 +38,8 @@ class TransformResult:
 
 
 def latent_model(generator: TrainedGenerator, steps: int | None, seed: int) -> LatentModel:
+    if generator.classes:
+        raise EcogenError("transformations need an unconditional model (this one generates by class)")
     return LatentModel(generator, DEFAULT_STEPS.get(generator.family, 100) if steps is None else steps, seed=seed)
 
 

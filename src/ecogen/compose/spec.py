@@ -1,0 +1,103 @@
+"""The composition spec: a canvas and the elements placed on it, validated so a bad field is named.
+
+    canvas: {width: 128, height: 64, background: 0}      # grey 0-255, or [r, g, b]
+    model: runs/cgan                                      # for generated elements
+    elements:
+      - {source: class, class: "7", x: 32, y: 32, scale: 1.5, rotation: 10, blend: intensity}
+      - {source: image, path: logo.png, x: 96, y: 32, blend: feather, feather: 6}
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from ecogen import atomic
+from ecogen.errors import ConfigError
+
+_STRICT = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+class Canvas(BaseModel):
+    model_config = _STRICT
+    width: int = Field(128, gt=0, le=8192)
+    height: int = Field(64, gt=0, le=8192)
+    background: int | list[int] = 0  # grey level or [r, g, b], 0-255
+
+
+class Element(BaseModel):
+    model_config = _STRICT
+    source: Literal["class", "seed", "image", "interpolate", "mix"]
+    cls: str | None = Field(None, alias="class")  # class, or with seed/interpolate/mix on a conditional model
+    seed: int = 0
+    path: str | None = None  # image
+    seeds: list[int] | None = None  # interpolate: two; mix: two or more
+    t: float = Field(0.5, ge=0.0, le=1.0)  # interpolate
+    weights: list[float] | None = None  # mix: one per seed
+    layer: int | None = Field(None, ge=1)  # mix: blend activations after this generator layer
+    x: float  # centre, canvas pixels
+    y: float
+    scale: float = Field(1.0, gt=0.0, le=64.0)
+    rotation: float = 0.0  # degrees, counter-clockwise
+    blend: Literal["intensity", "mask", "feather", "over"] = "intensity"
+    mask: str | None = None
+    feather: int = Field(4, ge=0)
+    opacity: float = Field(1.0, ge=0.0, le=1.0)
+
+    @model_validator(mode="after")
+    def _needs(self) -> Element:
+        need = {"class": "cls", "image": "path", "interpolate": "seeds", "mix": "seeds"}.get(self.source)
+        if need and getattr(self, need) is None:
+            field = "class" if need == "cls" else need
+            raise ValueError(f"source {self.source!r} needs {field!r}")
+        if self.source == "interpolate" and len(self.seeds or []) != 2:
+            raise ValueError("source 'interpolate' needs exactly two seeds")
+        if self.source == "mix" and (len(self.seeds or []) < 2 or len(self.weights or []) != len(self.seeds or [])):
+            raise ValueError("source 'mix' needs two or more seeds and one weight per seed")
+        if self.blend == "mask" and self.mask is None:
+            raise ValueError("blend 'mask' needs 'mask' (a PNG)")
+        return self
+
+
+class Spec(BaseModel):
+    model_config = _STRICT
+    canvas: Canvas = Field(default_factory=Canvas)
+    model: str | None = None
+    elements: list[Element] = Field(min_length=1)
+
+    @property
+    def generated(self) -> bool:
+        return any(e.source != "image" for e in self.elements)
+
+
+def parse_spec(values: object, where: str = "spec") -> Spec:
+    try:
+        return Spec.model_validate(values)
+    except ValidationError as err:
+        parts = []
+        for e in err.errors():
+            loc = ".".join(str(p) for p in e["loc"])
+            msg = "unknown field" if e["type"] == "extra_forbidden" else e["msg"].removeprefix("Value error, ")
+            parts.append(f"{loc}: {msg}" if loc else msg)
+        raise ConfigError(f"{where}: " + "; ".join(parts)) from None
+
+
+def load_spec(path: str | Path) -> Spec:
+    path = Path(path)
+    if not path.is_file():
+        raise ConfigError(f"spec file not found: {path}")
+    try:
+        values = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
+    except (ValueError, yaml.YAMLError):
+        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}") from None
+    return parse_spec(values, str(path))
+
+
+def dump_spec(spec: Spec, path: str | Path) -> None:
+    data = spec.model_dump(by_alias=True, exclude_none=True)
+    text = json.dumps(data, indent=2) if str(path).endswith(".json") else yaml.safe_dump(data, sort_keys=False)
+    atomic.write_text(path, text)
