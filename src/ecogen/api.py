@@ -163,6 +163,7 @@ def sample_to(
     energy: EnergyConfig | None = None,
     classes: list[str | int] | None = None,
     grid_by_class: bool = False,
+    fast: bool = False,
 ) -> SampleResult:
     """Write ``n`` samples, metered: a grid when ``out`` ends in .png/.jpg, else one PNG per image in ``out``.
 
@@ -181,6 +182,9 @@ def sample_to(
     energy = energy or generator.config.energy
     carbon = resolve_intensity(energy.country, energy.carbon_intensity, energy.pue)
     flops = generator.flops_per_image()
+    if fast:
+        generator.enable_fast()
+        batch_size = max(batch_size, 1024)
     nrow = None
     if grid_by_class:
         if not grid or not generator.classes:
@@ -206,6 +210,7 @@ def sample_to(
         "estimated": report.estimated,
         "carbon_g_per_kwh": carbon.g_per_kwh,
         "pue": carbon.pue,
+        "precision": generator.precision,
         "created": records.now(),
     }
     text = receipt_text(receipt)

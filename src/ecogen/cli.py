@@ -20,6 +20,7 @@ from ecogen.errors import EcogenError
 from ecogen.metrics import EXTRACTORS, METRICS, evaluate_sets
 from ecogen.metrics.extractors.classifier import train_classifier
 from ecogen.models import MODELS, PRESETS
+from ecogen.recipes import RECIPES
 from ecogen.device import resolve_device
 from ecogen.energy.calibrate import cache_file
 from ecogen.generation.receipt import receipt_text
@@ -81,6 +82,10 @@ TRAIN_KEYS = {
     "eval_n": "eval_n",
     "eval_metrics": "eval_metrics",
     "eval_extractor": "eval_extractor",
+    "target_fid": "target_fid",
+    "target_kid": "target_kid",
+    "precision": "precision",
+    "channels_last": "channels_last",
 }
 
 
@@ -156,6 +161,11 @@ def train(
     eval_n: Optional[int] = typer.Option(None, help="Generated images per quality check (default 500)."),
     eval_metrics: Optional[str] = typer.Option(None, help="Metrics for the checks (default fid,kid)."),
     eval_extractor: Optional[str] = typer.Option(None, help="mnist | inception:PATH | classifier:PATH"),
+    target_fid: Optional[float] = typer.Option(None, help="Stop once FID reaches this (checked every --eval-every)."),
+    target_kid: Optional[float] = typer.Option(None, help="Stop once KID reaches this."),
+    precision: Optional[str] = typer.Option(None, help="fp32 | bf16 | auto (bf16 where this device runs it faster)."),
+    channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last"),
+    recipe: Optional[str] = typer.Option(None, help=f"Named preset: {', '.join(RECIPES.names())} (see --print-config)."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML config; options given here override it."),
     out: Path = typer.Option(Path("runs/default"), help="Run folder."),
     resume: Optional[Path] = typer.Option(None, help="Continue the run in this folder."),
@@ -169,7 +179,8 @@ def train(
     if resume is not None:
         result = api.resume(resume, progress=not quiet, **_overrides(options))
         return _emit(result, as_json)
-    values: dict[str, Any] = load_yaml(config) if config else {}
+    values: dict[str, Any] = merge(RECIPES.get(recipe).values, load_yaml(config) if config else {}) if recipe else (
+        load_yaml(config) if config else {})
     if preset is not None:
         values = merge(values, {"model": PRESETS.get(preset)})
     cfg = from_dict(TrainConfig, merge(values, _overrides(options)))
@@ -192,6 +203,7 @@ def sample(
     carbon_intensity: Optional[float] = typer.Option(None, help="gCO2eq per kWh; overrides --country."),
     classes: Optional[list[str]] = typer.Option(None, "--class", help="Class to generate (repeatable)."),
     grid_by_class: bool = typer.Option(False, help="A row per class, --n images each (default 8)."),
+    fast: bool = typer.Option(False, help="Cheapest path: inference mode, big batches, bf16 where faster."),
 ) -> None:
     """Generate images from a trained run; each PNG carries a receipt of what it cost."""
     generator = api.load(run, device=device)
@@ -201,7 +213,7 @@ def sample(
     if grid_by_class and n == 64:
         n = 8  # per class
     result = api.sample_to(generator, n, out, seed=seed, batch_size=batch_size, overwrite=overwrite, energy=energy,
-                           classes=classes or None, grid_by_class=grid_by_class)
+                           classes=classes or None, grid_by_class=grid_by_class, fast=fast)
     where = result.paths[0] if len(result.paths) == 1 else f"{out}/ ({len(result.paths)} PNG files)"
     kind = "estimated" if result.estimated else "measured"
     console.print(f"{result.n} images from step {generator.step} -> {where}")

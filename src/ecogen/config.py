@@ -46,6 +46,7 @@ class ModelConfig:
     conditional: bool = False  # class-conditional G/D (projection) or VAE (concatenated classes)
     classes: list[str] | None = None  # filled from the data's labels when a conditional run starts
     d_conditioning: Literal["concat", "projection"] = "concat"  # how D sees the class
+    aux_classifier: bool = True  # conditional GAN: D also classifies (AC-GAN), G is rewarded for the asked class
     # VAE only: the negative ELBO is recon + beta x KL; KL's weight ramps from 0 over kl_warmup steps.
     beta: Annotated[float, Field(ge=0)] = 1.0
     recon: Literal["mse", "bce"] = "mse"  # Gaussian (sum of squares / 2) or Bernoulli likelihood
@@ -97,6 +98,13 @@ class TrainConfig:
     eval_n: Annotated[int, Field(ge=2)] = 500  # generated images per check
     eval_metrics: str = "fid,kid"
     eval_extractor: str = "mnist"  # mnist | inception:PATH | classifier:PATH
+    # Quality targets: checked at every quality check (every eval_every steps, default 100 when a target is
+    # set); the run stops when one is met and keeps its best checkpoint by the metric.
+    target_fid: PositiveFloat | None = None
+    target_kid: float | None = None
+    # Speed: bf16 autocast (auto: where this device runs it faster) and channels-last memory layout.
+    precision: Literal["fp32", "bf16", "auto"] = "fp32"
+    channels_last: bool = False
 
 
 C = TypeVar("C")

@@ -28,6 +28,10 @@ class RunDir:
         return self.root / "run.json"
 
     @property
+    def best(self) -> Path:
+        return self.root / "best"
+
+    @property
     def evals(self) -> Path:
         return self.root / "eval.jsonl"
 
@@ -66,6 +70,6 @@ class RunDir:
         """Remove what a previous run wrote here (for --overwrite); other files are left alone."""
         for path in (self.config, self.split, self.log, self.record, self.evals, self.quality_plot):
             path.unlink(missing_ok=True)
-        for folder in (self.samples, self.checkpoints):
+        for folder in (self.samples, self.checkpoints, self.best):
             if folder.exists():
                 shutil.rmtree(folder)

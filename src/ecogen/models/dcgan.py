@@ -69,6 +69,7 @@ class Discriminator(nn.Module):
         outputs: int = 1,
         num_classes: int = 0,
         conditioning: str = "projection",
+        aux_classifier: bool = False,
     ) -> None:
         super().__init__()
         start, n_up = resolution_plan(image_size)
@@ -89,11 +90,16 @@ class Discriminator(nn.Module):
         layers.append(nn.Conv2d(w[-1], outputs, start, 1, 0, bias=outputs > 1))
         self.net = nn.Sequential(*layers)
         self.embed = nn.Embedding(num_classes, w[-1]) if num_classes and not self.concat else None
+        self.aux = nn.Linear(w[-1], num_classes) if num_classes and aux_classifier else None
         self.apply(dcgan_init)
         if self.embed is not None:
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
+        return self.forward_with_aux(x, y)[0]
+
+    def forward_with_aux(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """(logit, class logits of the auxiliary classifier or None) - the AC-GAN signal, when enabled."""
         if self.num_classes and y is None:
             raise ValueError("a conditional discriminator needs class labels")
         if self.concat:
@@ -101,9 +107,10 @@ class Discriminator(nn.Module):
             x = torch.cat([x, planes], dim=1)
         h = self.net[:-1](x)
         out = self.net[-1](h).flatten(1).squeeze(1)
+        pooled = h.mean(dim=(2, 3))
         if self.embed is not None:
-            out = out + (self.embed(y) * h.mean(dim=(2, 3))).sum(dim=1)
-        return out
+            out = out + (self.embed(y) * pooled).sum(dim=1)
+        return out, None if self.aux is None else self.aux(pooled)
 
 
 def num_classes(config: ModelConfig) -> int:
@@ -116,6 +123,6 @@ def build_dcgan(config: ModelConfig, image_size: int, channels: int) -> nn.Modul
         {
             "G": Generator(config.latent_dim, image_size, channels, config.width_mult, k),
             "D": Discriminator(image_size, channels, config.width_mult, config.d_downsample, config.d_norm,
-                               num_classes=k, conditioning=config.d_conditioning),
+                               num_classes=k, conditioning=config.d_conditioning, aux_classifier=config.aux_classifier),
         }
     )

@@ -65,6 +65,7 @@ class RunRecord(BaseModel):
     phases: dict[str, PhaseRecord]
     total: PhaseRecord
     wh_per_train_image: float | None
+    quality: dict[str, Any] | None = None  # quality target: metric, target, best check, when it was reached
     notices: list[str] = []
 
 
@@ -89,6 +90,7 @@ def build(
     machine: dict[str, Any],
     peak: float | None,
     budgets: dict[str, float | None],
+    quality: dict[str, Any] | None = None,
 ) -> RunRecord:
     """The earlier sessions' record plus this session's report."""
     phases = dict(previous.phases) if previous else {}
@@ -116,6 +118,7 @@ def build(
         phases=phases,
         total=total,
         wh_per_train_image=total.wh / train_images if train_images else None,
+        quality=quality if quality is not None else (previous.quality if previous else None),
         notices=sorted(set((previous.notices if previous else []) + report.notices)),
     )
 

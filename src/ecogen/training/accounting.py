@@ -22,6 +22,7 @@ class RunAccount:
         self.config, self.run, self.device, self.previous = config, run, device, previous
         self.peak = cached_peak(device)
         self.machine = describe_machine(device)
+        self.quality: dict | None = None  # the quality target's record, set by the loop
 
     @property
     def budgets(self) -> dict[str, float | None]:
@@ -55,6 +56,7 @@ class RunAccount:
             machine=self.machine,
             peak=self.peak,
             budgets=self.budgets,
+            quality=self.quality,
         )
         records.write(self.run.record, record)
         return record

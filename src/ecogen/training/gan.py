@@ -9,6 +9,7 @@ import copy
 from collections.abc import Callable
 
 import torch
+import torch.nn.functional as F
 from torch import nn
 
 from ecogen.config import TrainConfig
@@ -55,14 +56,20 @@ class GanFamily:
                 z, y_fake = self.latents(len(real), rng, real.device)
                 with torch.no_grad():
                     fake = self.G(z, y_fake)
-                real_logits, fake_logits = self.D(real, y_real), self.D(fake, y_fake)
+                real_logits, real_cls = self.D.forward_with_aux(real, y_real)
+                fake_logits = self.D(fake, y_fake)
                 loss_d = self.loss.d(real_logits, fake_logits)
+                if real_cls is not None:  # AC-GAN: D learns the classes from real images only
+                    loss_d = loss_d + F.cross_entropy(real_cls, y_real)
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 opt_d.step()
         with meter.phase("g_step"):
             z, y = self.latents(self.batch_size, rng, real.device)
-            loss_g = self.loss.g(self.D(self.G(z, y), y))
+            fake_logits_g, fake_cls = self.D.forward_with_aux(self.G(z, y), y)
+            loss_g = self.loss.g(fake_logits_g)
+            if fake_cls is not None:  # and G is rewarded when its image is classified as the asked class
+                loss_g = loss_g + F.cross_entropy(fake_cls, y)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()

@@ -30,6 +30,8 @@ from ecogen.rundir import RunDir
 from ecogen.training.accounting import RunAccount
 from ecogen.training.families import FAMILIES
 from ecogen.training.interrupt import GracefulStop
+from ecogen.training.precision import autocast, resolve_precision
+from ecogen.training.targets import QualityTarget
 
 GRID_SIZE = 64
 
@@ -39,7 +41,7 @@ class TrainResult:
     run_dir: Path
     step: int
     total_steps: int
-    stop_reason: str  # completed | interrupted | budget_wh | budget_gco2 | budget_seconds | already_done
+    stop_reason: str  # completed | interrupted | budget_* | target_fid | target_kid | already_done
     seconds: float  # training seconds in this session
     last: dict[str, float] = field(default_factory=dict)
     record: records.RunRecord | None = None
@@ -68,7 +70,13 @@ class Trainer:
         channels = data.config.channels or 1
         self.modules = build_model(config.model, config.data.image_size, channels, config.seed).to(device)
         self.family = FAMILIES.get(self.spec.family)(self.modules, config)
+        self.precision = resolve_precision(config.precision, device)
+        self.target = QualityTarget.from_config(config)
+        self.eval_every = config.eval_every or (100 if self.target.metric else None)
         self.images = torch.from_numpy(data.train.images).to(device)
+        if config.channels_last:
+            self.modules = self.modules.to(memory_format=torch.channels_last)
+            self.images = self.images.contiguous(memory_format=torch.channels_last)
         self.conditional = config.model.conditional
         self.labels = torch.from_numpy(data.train.labels).to(device) if self.conditional else None
         self.stream = BatchStream(len(self.images), config.batch_size, config.seed)
@@ -80,7 +88,7 @@ class Trainer:
         self.account = RunAccount(config.energy, run, device, previous)
         self.data = data
         self.evaluator: Evaluator | None = None  # built at the first quality check, inside the eval phase
-        if config.eval_every:  # fail on a bad metric or extractor name now, not mid-run
+        if self.eval_every:  # fail on a bad metric or extractor name now, not mid-run
             parse_metrics(config.eval_metrics)
             EXTRACTORS.get(config.eval_extractor.partition(":")[0])
         self.progress = progress
@@ -114,8 +122,9 @@ class Trainer:
         self.step = ckpt.step
         self.elapsed_before = float(ckpt.meta.get("elapsed_seconds", 0.0))
 
-    def save_checkpoint(self, stop_reason: str) -> Path:
-        """Checkpoint, then the bill that goes with it (run.json), both atomically."""
+    def save_checkpoint(self, stop_reason: str, folder: Path | None = None) -> Path:
+        """Checkpoint, then the bill that goes with it (run.json), both atomically. ``folder``: the best
+        checkpoint by the quality target's metric, kept apart from the last ones."""
         meta: dict[str, Any] = {
             "config": to_dict(self.config),
             "epoch": self.epoch,
@@ -123,8 +132,10 @@ class Trainer:
             "stop_reason": stop_reason,
         }
         rng = {"noise": self.noise_gen.get_state()}
-        path = checkpoint.save(self.run_dir.checkpoints, self.step, self.modules, self.family.optimizers, rng, meta)
-        checkpoint.prune(self.run_dir.checkpoints, self.config.keep_checkpoints)
+        folder = folder or self.run_dir.checkpoints
+        path = checkpoint.save(folder, self.step, self.modules, self.family.optimizers, rng, meta)
+        checkpoint.prune(folder, 1 if folder != self.run_dir.checkpoints else self.config.keep_checkpoints)
+        self.account.quality = self.target.record()
         self.account.write(stop_reason, self.step, self.train_images)
         return path
 
@@ -157,6 +168,7 @@ class Trainer:
         """Quality check on fixed latents (own RNG, eval mode: training state is untouched); logs eval.jsonl."""
         if self.evaluator is None:
             names = parse_metrics(self.config.eval_metrics)
+            names += [self.target.watched] if self.target.watched not in names else []
             self.evaluator = Evaluator.for_data(self.data, self.config.eval_extractor, names, self.device,
                                                 self.config.seed)
             latent_gen = torch.Generator().manual_seed(self.config.seed + 2)
@@ -172,7 +184,10 @@ class Trainer:
         sampler.train()
         scores = self.evaluator.score(images)
         wh, gco2, _ = self.account.totals()
-        line = {"step": self.step, "seconds": round(self.elapsed, 3), "wh": wh, "gco2": gco2, **scores}
+        previous = self.account.previous
+        eval_wh = self.account.tracker.report().wh("eval") + (previous.phases["eval"].wh if previous and "eval" in previous.phases else 0.0)
+        line = {"step": self.step, "seconds": round(self.elapsed, 3), "wh": wh, "wh_train": wh - eval_wh, "gco2": gco2,
+                **scores}
         with open(self.run_dir.evals, "a") as handle:
             handle.write(json.dumps(line) + "\n")
         return line
@@ -209,7 +224,8 @@ class Trainer:
                 if reason:
                     stop_reason = reason
                     break
-                metrics = self.family.step(next_real, self.noise_gen, tracker, self.step)
+                with autocast(self.precision, self.device):
+                    metrics = self.family.step(next_real, self.noise_gen, tracker, self.step)
                 for phase, n in step_flops.items():
                     tracker.add_flops(phase, n)
                 self.step += 1
@@ -226,11 +242,17 @@ class Trainer:
                 if self.step % cfg.sample_every == 0:
                     with tracker.phase("sample"):
                         self.save_grid(f"step_{self.step:08d}.png")
-                if cfg.eval_every and (self.step % cfg.eval_every == 0 or self.step == total):
+                if self.eval_every and (self.step % self.eval_every == 0 or self.step == total):
                     with tracker.phase("eval"):
                         quality = self.evaluate()
+                        better, met = self.target.update(quality)
+                        if better and self.target.metric:
+                            self.save_checkpoint("running", folder=self.run_dir.best)
                     bar.update(task, info=bar.tasks[task].fields["info"] + "  " + "  ".join(
                         f"{k} {quality[k]:.3g}" for k in ("fid", "kid") if k in quality))
+                    if met:
+                        stop_reason = f"target_{self.target.metric}"
+                        break
                 if self.step % cfg.checkpoint_every == 0 and self.step < total:
                     with tracker.phase("checkpoint"):
                         self.save_checkpoint("running")

@@ -1,0 +1,67 @@
+"""Recipes, quality targets and the fast inference path."""
+
+import json
+
+import pytest
+import torch
+
+from ecogen import load, train
+from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge
+from ecogen.errors import EcogenError
+from ecogen.recipes import RECIPES
+from ecogen.report import record as records
+
+from conftest import run_cli, tiny_config
+
+
+@pytest.mark.parametrize("name", ["reference", "green"])
+def test_recipe_round_trips_through_config(name, tmp_path):
+    cfg = from_dict(TrainConfig, merge({}, RECIPES.get(name).values))
+    (tmp_path / "r.yaml").write_text(dump_yaml(cfg))
+    assert from_dict(TrainConfig, load_yaml(tmp_path / "r.yaml")) == cfg
+    proc = run_cli("train", "--recipe", name, "--print-config")
+    assert proc.returncode == 0 and from_dict(TrainConfig, __import__("yaml").safe_load(proc.stdout)) == cfg
+
+
+def test_reference_recipe_is_the_copied_dcgan():
+    cfg = from_dict(TrainConfig, RECIPES.get("reference").values)
+    assert (cfg.optim.lr_g, cfg.optim.beta1, cfg.batch_size, cfg.precision) == (2e-4, 0.5, 64, "fp32")
+    assert cfg.model.width_mult == 1.0 and cfg.target_fid is None and cfg.eval_every is None
+
+
+def test_unknown_recipe_is_exit_2():
+    proc = run_cli("train", "--recipe", "fastest")
+    assert proc.returncode == 2 and "unknown recipe 'fastest'; choose from: green, reference" in proc.stderr
+
+
+def test_an_easy_target_stops_a_tiny_run_and_keeps_the_best(tmp_path):
+    cfg = tiny_config(steps=50, eval_every=2, eval_n=32, target_fid=1e6)
+    result = train(cfg, tmp_path / "r", progress=False)
+    assert result.stop_reason == "target_fid" and result.step == 2
+    record = records.read(tmp_path / "r" / "run.json")
+    assert record.stop_reason == "target_fid" and record.quality["reached"]["step"] == 2
+    assert record.quality["reached"]["wh"] > 0 and record.quality["metric"] == "fid"
+    assert [p.name for p in (tmp_path / "r" / "best").glob("*.json")] == ["step_00000002.json"]
+
+
+def test_an_impossible_target_runs_the_schedule(tmp_path):
+    result = train(tiny_config(steps=4, eval_every=2, eval_n=32, target_kid=-1e9), tmp_path / "r", progress=False)
+    assert result.stop_reason == "completed" and result.step == 4
+    lines = [json.loads(x) for x in (tmp_path / "r" / "eval.jsonl").read_text().splitlines()]
+    assert [x["step"] for x in lines] == [2, 4] and all(0 < x["wh_train"] <= x["wh"] for x in lines)
+
+
+def test_bf16_and_channels_last_train(tmp_path):
+    result = train(tiny_config(steps=3, precision="bf16", channels_last=True), tmp_path / "r", progress=False)
+    assert result.step == 3 and all(torch.isfinite(torch.tensor(v)) for v in result.last.values())
+
+
+def test_fast_path_matches_fp32_within_tolerance(gan_run):
+    slow = load(gan_run, device="cpu").sample(64, seed=3)
+    gen = load(gan_run, device="cpu")
+    gen.enable_fast()
+    fast = gen.sample(64, seed=3, batch_size=1024)
+    diff = (fast - slow).abs()
+    # bf16 keeps 8 bits of mantissa: stated tolerance 0.1 per pixel, 0.01 on average (pixels span [-1, 1])
+    assert diff.max() < 0.1 and diff.mean() < 0.01
+    assert gen.precision in ("bf16", "fp32")
