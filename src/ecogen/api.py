@@ -14,7 +14,7 @@ from ecogen.config import EnergyConfig, TrainConfig, dump_yaml, from_dict, merge
 from ecogen.data import prepare_data
 from ecogen.device import resolve_device
 from ecogen.errors import CheckpointError, ConfigError, EcogenError
-from ecogen.energy import EnergyTracker, resolve_intensity
+from ecogen.energy import EnergyTracker
 from ecogen.generation import TrainedGenerator
 from ecogen.metrics import EvalResult, evaluate_run
 from ecogen.models.vae import held_out_elbo
@@ -104,9 +104,7 @@ def evaluate(
     rundir = RunDir(Path(run))
     generator = load(run, device=device)
     data = prepare_data(generator.config.data, split=rundir.read_split())
-    energy = generator.config.energy
-    carbon = resolve_intensity(energy.country, energy.carbon_intensity, energy.pue)
-    with EnergyTracker(energy.sensors, generator.device, carbon, energy.cpu_watts) as tracker:
+    with EnergyTracker.from_config(generator.config.energy, generator.device) as tracker:
         result = evaluate_run(generator, data, metrics=metrics, n=n, extractor=extractor, seed=seed,
                               progress=progress, tracker=tracker)
         if generator.family == "vae":
@@ -180,7 +178,6 @@ def sample_to(
     if not grid and out.exists() and not out.is_dir():
         raise EcogenError(f"output path {out} exists and is not a folder")
     energy = energy or generator.config.energy
-    carbon = resolve_intensity(energy.country, energy.carbon_intensity, energy.pue)
     flops = generator.flops_per_image()
     if fast:
         generator.enable_fast()
@@ -191,7 +188,7 @@ def sample_to(
             raise EcogenError("--grid-by-class needs a conditional model and a .png grid as --out")
         k, per_class = len(generator.classes), n
         classes, n, nrow = [c for c in range(k) for _ in range(per_class)], k * per_class, per_class
-    with EnergyTracker(energy.sensors, generator.device, carbon, energy.cpu_watts) as tracker:
+    with EnergyTracker.from_config(energy, generator.device) as tracker:
         with tracker.phase("sample"):
             images = generator.sample(n, seed=seed, batch_size=batch_size, classes=classes)
         tracker.add_flops("sample", flops * n)
@@ -208,8 +205,8 @@ def sample_to(
         "flops": flops * n // share,
         "sensors": [s["name"] for s in report.sensors],
         "estimated": report.estimated,
-        "carbon_g_per_kwh": carbon.g_per_kwh,
-        "pue": carbon.pue,
+        "carbon_g_per_kwh": report.carbon.g_per_kwh,
+        "pue": report.carbon.pue,
         "precision": generator.precision,
         "created": records.now(),
     }

@@ -37,7 +37,7 @@ RECIPES.add("green", Recipe(
         "optim": {"lr_g": 2e-4, "lr_d": 2e-4, "beta1": 0.5, "beta2": 0.999},
         "loss": "nonsaturating",
         "batch_size": 64,
-        "epochs": 10,
+        "epochs": 30,  # a cap: the run is meant to stop at its quality target long before
         "precision": "auto",
         "channels_last": True,
         "eval_every": 70,

@@ -10,7 +10,8 @@ import numpy as np
 from ecogen.compose.canvas import background, place
 from ecogen.compose.elements import ELEMENT_SOURCES
 from ecogen.compose.spec import Element, Spec
-from ecogen.energy import EnergyTracker, resolve_intensity
+from ecogen.config import EnergyConfig
+from ecogen.energy import EnergyTracker
 from ecogen.errors import EcogenError
 from ecogen.generation import TrainedGenerator
 
@@ -29,10 +30,8 @@ def compose(spec: Spec, generator: TrainedGenerator | None = None) -> Composite:
         raise EcogenError("this spec has generated elements: give a model (--model RUN or 'model:' in the spec)")
     images = {}
     channels = 3 if isinstance(spec.canvas.background, list) else (generator.config.data.channels if generator else 1)
-    energy = generator.config.energy if generator else None
-    carbon = resolve_intensity(energy.country, energy.carbon_intensity, energy.pue) if energy else None
-    device = generator.device if generator else "cpu"
-    with EnergyTracker(energy.sensors if energy else "auto", device, carbon) as tracker:
+    energy = generator.config.energy if generator else EnergyConfig()
+    with EnergyTracker.from_config(energy, generator.device if generator else "cpu") as tracker:
         for i, element in enumerate(spec.elements):
             with tracker.phase(f"element_{i}"):
                 images[i] = ELEMENT_SOURCES.get(element.source)(element, generator)

@@ -22,6 +22,7 @@ from pathlib import Path
 
 import torch
 
+from ecogen.config import EnergyConfig
 from ecogen.energy.carbon import resolve_intensity
 from ecogen.energy.sensors import Sensor, SensorContext, open_sensors
 from ecogen.energy.units import CarbonIntensity, Energy
@@ -109,6 +110,12 @@ class EnergyTracker:
         self._stack: list[str] = []
         self._boundary = 0.0
         self.running = False
+
+    @classmethod
+    def from_config(cls, config: EnergyConfig, device: str | torch.device = "cpu") -> EnergyTracker:
+        """The tracker a run's energy settings describe (sensors, grid intensity, PUE, CPU watts)."""
+        carbon = resolve_intensity(config.country, config.carbon_intensity, config.pue)
+        return cls(config.sensors, device, carbon, config.cpu_watts)
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def start(self) -> EnergyTracker:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from ecogen.config import EnergyConfig
 from ecogen.energy.calibrate import cached_peak
-from ecogen.energy.carbon import resolve_intensity
 from ecogen.energy.machine import describe_machine
 from ecogen.energy.tracker import EnergyTracker
 from ecogen.report import record as records
@@ -17,8 +16,7 @@ class RunAccount:
     """Owns the EnergyTracker of one training session and turns it into run.json."""
 
     def __init__(self, config: EnergyConfig, run: RunDir, device: torch.device, previous: records.RunRecord | None) -> None:
-        carbon = resolve_intensity(config.country, config.carbon_intensity, config.pue)
-        self.tracker = EnergyTracker(config.sensors, device, carbon, config.cpu_watts)
+        self.tracker = EnergyTracker.from_config(config, device)
         self.config, self.run, self.device, self.previous = config, run, device, previous
         self.peak = cached_peak(device)
         self.machine = describe_machine(device)

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import torch
 
-from ecogen.energy import EnergyTracker, resolve_intensity
+from ecogen.energy import EnergyTracker
 from ecogen.errors import EcogenError
 from ecogen.generation import TrainedGenerator
 from ecogen.generation.receipt import receipt_text
@@ -44,9 +44,7 @@ def latent_model(generator: TrainedGenerator, steps: int | None, seed: int) -> L
 
 
 def _metered(generator: TrainedGenerator) -> EnergyTracker:
-    energy = generator.config.energy
-    carbon = resolve_intensity(energy.country, energy.carbon_intensity, energy.pue)
-    return EnergyTracker(energy.sensors, generator.device, carbon, energy.cpu_watts)
+    return EnergyTracker.from_config(generator.config.energy, generator.device)
 
 
 def _write(images: torch.Tensor, paths: list[Path], receipt: dict) -> None:

@@ -1,0 +1,103 @@
+"""The proof: the green recipe against the reference recipe, same machine, same run, side by side.
+
+    python benchmarks/green_vs_reference.py [--seeds 3] [--reuse]
+
+For each seed: the reference runs its full schedule (quality is checked every epoch only to draw its
+curve; that checking is not charged to it: its energy is `wh_train`, training without the checks);
+its best FID is the target; the green recipe then trains with --target-fid set to it, its own checks
+charged to it. Reports Wh, seconds and FLOPs to the target, final FID/KID, the ratio, and draws
+FID-vs-Wh curves (PNG). Energy comes from the sensor the machine has (say which when quoting it).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import statistics
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+from rich.console import Console  # noqa: E402
+from rich.table import Table  # noqa: E402
+
+from _common import RESULTS, write_result  # noqa: E402
+from ecogen import train  # noqa: E402
+from ecogen.config import TrainConfig, from_dict, load_yaml, merge  # noqa: E402
+from ecogen.recipes import RECIPES  # noqa: E402
+from ecogen.report import record as records  # noqa: E402
+
+
+def run(recipe: str, seed: int, extra: dict, reuse: bool) -> tuple[list[dict], records.RunRecord]:
+    """Train one recipe (its own schedule; the green one stops at its target) with a check per epoch."""
+    out = RESULTS / "green_vs_reference" / f"{recipe}_seed{seed}"
+    values = merge(RECIPES.get(recipe).values, {"seed": seed, "eval_every": 70, "eval_n": 500,
+                                                "eval_metrics": "fid,kid", **extra})
+    config = from_dict(TrainConfig, values)
+    done = (out / "run.json").exists() and (out / "config.yaml").exists()
+    if not (reuse and done and from_dict(TrainConfig, load_yaml(out / "config.yaml")) == config):
+        train(config, out, overwrite=True, progress=False)
+    checks = [json.loads(line) for line in (out / "eval.jsonl").read_text().splitlines()]
+    return checks, records.read(out / "run.json")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--seeds", type=int, default=3)
+    parser.add_argument("--reuse", action="store_true", help="reuse finished runs with the same config")
+    args = parser.parse_args()
+    rows, payload, curves = [], {"seeds": []}, []
+    for seed in range(args.seeds):
+        ref_checks, ref_record = run("reference", seed, {}, args.reuse)
+        best = min(ref_checks, key=lambda c: c["fid"])
+        target = best["fid"]
+        green_checks, green_record = run("green", seed, {"target_fid": target}, args.reuse)
+        reached = green_record.quality.get("reached") if green_record.quality else None
+        ref_to_target = best["wh_train"]
+        green_to_target = reached["wh"] if reached else None
+        ratio = ref_to_target / green_to_target if green_to_target else None
+        entry = {
+            "seed": seed, "target_fid": target, "reference_best_step": best["step"],
+            "reference_wh_to_target": ref_to_target, "reference_wh_full": ref_record.total.wh - ref_record.phases["eval"].wh,
+            "reference_seconds_to_target": best["seconds"],
+            "reference_flops_full": ref_record.total.flops,
+            "reference_final": {k: ref_checks[-1][k] for k in ("fid", "kid")},
+            "green_reached": reached is not None, "green_wh_to_target": green_to_target,
+            "green_seconds_to_target": reached["seconds"] if reached else None,
+            "green_flops": green_record.total.flops, "green_final": {k: green_checks[-1][k] for k in ("fid", "kid")},
+            "ratio": ratio, "sensors": [s["name"] for s in green_record.sensors], "estimated": green_record.estimated,
+        }
+        payload["seeds"].append(entry)
+        curves.append((seed, ref_checks, green_checks))
+        rows.append((str(seed), f"{target:.2f}", f"{ref_to_target:.4f}", f"{entry['reference_wh_full']:.4f}",
+                     f"{green_to_target:.4f}" if green_to_target else "not reached",
+                     f"{ratio:.2f}x" if ratio else "-"))
+    ratios = [e["ratio"] for e in payload["seeds"] if e["ratio"]]
+    payload["median_ratio"] = statistics.median(ratios) if ratios else None
+    kind = "estimated" if payload["seeds"][0]["estimated"] else "measured"
+    table = Table(title=f"green vs reference ({kind} energy, sensors {payload['seeds'][0]['sensors']})")
+    for col in ("seed", "target FID (ref best)", "ref Wh to best", "ref Wh full", "green Wh to target", "ratio"):
+        table.add_column(col, justify="right")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+    print(f"median ratio: {payload['median_ratio']}")
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for seed, ref, green in curves:
+        ax.plot([c["wh_train"] for c in ref], [c["fid"] for c in ref], "o-", color="tab:red", alpha=0.7,
+                label="reference" if seed == 0 else None)
+        ax.plot([c["wh"] for c in green], [c["fid"] for c in green], "o-", color="tab:green", alpha=0.7,
+                label="green" if seed == 0 else None)
+    ax.set_xlabel(f"energy ({kind}, Wh)")
+    ax.set_ylabel("FID (mnist features)")
+    ax.set_yscale("log")
+    ax.grid(alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "green_vs_reference.png", dpi=110)
+    print(f"wrote {write_result('green_vs_reference', payload)} and {RESULTS / 'green_vs_reference.png'}")
+
+
+if __name__ == "__main__":
+    main()
