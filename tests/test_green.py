@@ -7,7 +7,6 @@ import torch
 
 from ecogen import load, train
 from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge
-from ecogen.errors import EcogenError
 from ecogen.recipes import RECIPES
 from ecogen.report import record as records
 

@@ -1,5 +1,7 @@
 """ecogen: train, evaluate and use image generators while measuring and cutting their energy cost."""
 
+from ecogen._version import __version__
+
 from ecogen.api import load, resume, sample_to, train
 from ecogen.config import DataConfig, ModelConfig, OptimConfig, TrainConfig
 from ecogen.errors import EcogenError
@@ -7,6 +9,7 @@ from ecogen.generation import TrainedGenerator
 from ecogen.training import TrainResult
 
 __all__ = [
+    "__version__",
     "DataConfig",
     "EcogenError",
     "ModelConfig",
@@ -19,4 +22,3 @@ __all__ = [
     "sample_to",
     "train",
 ]
-from ecogen._version import __version__  # noqa: E402

@@ -6,7 +6,7 @@ from PIL import Image
 
 from ecogen import load, train
 from ecogen.api import read_receipt
-from ecogen.compose import Spec, compose, dump_spec, latent_mix, load_spec, parse_spec, text_spec
+from ecogen.compose import compose, dump_spec, latent_mix, load_spec, parse_spec, text_spec
 from ecogen.errors import ConfigError, EcogenError
 
 from conftest import run_cli, tiny_config

@@ -1,0 +1,103 @@
+"""The ``ecogen transform`` commands: thin shells over ecogen.transforms."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+from rich.console import Console
+
+from ecogen import api, transforms
+from ecogen.errors import EcogenError
+from ecogen.report.tables import si
+
+console = Console()
+
+transform_app = typer.Typer(help="Change existing images with a trained model.", no_args_is_help=True)
+def _report_transform(result) -> None:
+    kind = "estimated" if result.estimated else "measured"
+    where = result.paths[0] if len(result.paths) == 1 else f"{result.paths[0].parent}/ ({len(result.paths)} files)"
+    console.print(f"{result.kind}: {result.n} image(s) -> {where}")
+    console.print(f"per image: {si(result.wh_per_image, 'Wh')} ({kind}); total {si(result.wh, 'Wh')}, "
+                  f"{si(result.gco2, 'g')}CO2eq in {result.seconds:.2f} s; inputs fitted {result.method}")
+
+
+def _transform_command(kind: str, doc: str):
+    def command(
+        run: Path = typer.Argument(..., help="Run folder of a trained VAE or GAN."),
+        input: Path = typer.Option(..., "--input", help="An image or a folder of images."),
+        out: Path = typer.Option(..., help="Output .png (single input) or folder."),
+        steps: Optional[int] = typer.Option(None, help="Latent-optimisation steps (GAN inversion: 300 by default)."),
+        seed: int = typer.Option(0),
+        device: str = typer.Option("auto"),
+        overwrite: bool = typer.Option(False, help="Replace existing outputs (inputs are never overwritten)."),
+    ) -> None:
+        generator = api.load(run, device=device)
+        _report_transform(transforms.apply(generator, kind, input, out, steps=steps, seed=seed, overwrite=overwrite))
+
+    command.__doc__ = doc
+    transform_app.command(kind)(command)
+
+
+_transform_command("reconstruct", "Encode and decode (GAN: inversion by latent optimisation).")
+_transform_command("denoise", "Project noisy images onto the model's manifold.")
+
+
+@transform_app.command("inpaint")
+def transform_inpaint(
+    run: Path = typer.Argument(...),
+    input: Path = typer.Option(..., "--input"),
+    out: Path = typer.Option(...),
+    mask: Optional[Path] = typer.Option(None, help="PNG of the input's size; non-zero pixels are missing."),
+    box: Optional[str] = typer.Option(None, help="Missing rectangle x,y,w,h in the input's pixels."),
+    steps: Optional[int] = typer.Option(None),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto"),
+    overwrite: bool = typer.Option(False),
+) -> None:
+    """Fill missing pixels; the known pixels are kept exactly."""
+    generator = api.load(run, device=device)
+    _report_transform(transforms.apply(generator, "inpaint", input, out, mask=mask, box=box, steps=steps, seed=seed,
+                                       overwrite=overwrite))
+
+
+@transform_app.command("interpolate")
+def transform_interpolate(
+    run: Path = typer.Argument(...),
+    start: Optional[Path] = typer.Option(None, "--from", help="First image."),
+    end: Optional[Path] = typer.Option(None, "--to", help="Last image."),
+    seeds: Optional[str] = typer.Option(None, help="Two latent seeds A,B instead of images."),
+    steps: int = typer.Option(8, help="Images in the strip, both ends included."),
+    path: str = typer.Option("slerp", help="slerp | linear"),
+    out: Path = typer.Option(...),
+    inversion_steps: Optional[int] = typer.Option(None),
+    seed: int = typer.Option(0),
+    device: str = typer.Option("auto"),
+    overwrite: bool = typer.Option(False),
+) -> None:
+    """A strip of images along a latent path between two images or two seeds."""
+    pair = None
+    if seeds is not None:
+        try:
+            a, b = (int(v) for v in seeds.split(","))
+        except ValueError:
+            raise EcogenError(f"--seeds must be two integers A,B (got {seeds!r})") from None
+        pair = (a, b)
+    generator = api.load(run, device=device)
+    _report_transform(transforms.interpolate_files(generator, out, start=start, end=end, seeds=pair, steps=steps,
+                                                   path=path, inversion_steps=inversion_steps, seed=seed,
+                                                   overwrite=overwrite))
+
+
+@transform_app.command("corrupt")
+def transform_corrupt(
+    input: Path = typer.Option(..., "--input"),
+    out: Path = typer.Option(...),
+    noise: str = typer.Option("gaussian:0.3", help="gaussian:SIGMA (0..1 pixel scale) or saltpepper:P"),
+    size: Optional[int] = typer.Option(None, help="Resize to N x N (default: the inputs' own square size)."),
+    seed: int = typer.Option(0),
+    overwrite: bool = typer.Option(False),
+) -> None:
+    """Make noisy test inputs for denoising."""
+    _report_transform(transforms.corrupt_files(input, out, noise, seed=seed, size=size, overwrite=overwrite))
