@@ -64,3 +64,18 @@ def test_fast_path_matches_fp32_within_tolerance(gan_run):
     # bf16 keeps 8 bits of mantissa: stated tolerance 0.1 per pixel, 0.01 on average (pixels span [-1, 1])
     assert diff.max() < 0.1 and diff.mean() < 0.01
     assert gen.precision in ("bf16", "fp32")
+
+
+def test_ema_of_the_generator_is_saved_resumed_and_sampled(tmp_path):
+    from ecogen import checkpoint, resume
+
+    train(tiny_config(steps=6, ema_decay=0.9), tmp_path / "a", progress=False)
+    train(tiny_config(steps=3, ema_decay=0.9), tmp_path / "b", progress=False)
+    resume(tmp_path / "b", steps=6, progress=False)
+    a = checkpoint.latest(tmp_path / "a" / "checkpoints").tensors
+    b = checkpoint.latest(tmp_path / "b" / "checkpoints").tensors
+    assert any(k.startswith("model.ema.") for k in a) and all(torch.equal(a[k], b[k]) for k in a)
+    gen = load(tmp_path / "a", device="cpu")
+    assert gen.module is gen.modules["ema"]
+    ema_weight, live_weight = a["model.ema.net.0.weight"], a["model.G.net.0.weight"]
+    assert not torch.equal(ema_weight, live_weight)  # an average, lagging the live weights

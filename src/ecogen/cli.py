@@ -87,6 +87,7 @@ TRAIN_KEYS = {
     "target_kid": "target_kid",
     "precision": "precision",
     "channels_last": "channels_last",
+    "ema_decay": "ema_decay",
 }
 
 
@@ -166,6 +167,7 @@ def train(
     target_kid: Optional[float] = typer.Option(None, help="Stop once KID reaches this."),
     precision: Optional[str] = typer.Option(None, help="fp32 | bf16 | auto (bf16 where this device runs it faster)."),
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last"),
+    ema_decay: Optional[float] = typer.Option(None, help="Keep an EMA of the generator (e.g. 0.999) and sample from it."),
     recipe: Optional[str] = typer.Option(None, help=f"Named preset: {', '.join(RECIPES.names())} (see --print-config)."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML config; options given here override it."),
     out: Path = typer.Option(Path("runs/default"), help="Run folder."),

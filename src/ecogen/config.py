@@ -105,6 +105,7 @@ class TrainConfig:
     # Speed: bf16 autocast (auto: where this device runs it faster) and channels-last memory layout.
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
     channels_last: bool = False
+    ema_decay: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None  # EMA of the generator's weights, used to sample
 
 
 C = TypeVar("C")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -42,11 +43,14 @@ class TrainedGenerator:
             raise CheckpointError(f"{ckpt.path}: {err}") from None
         spec = MODELS.get(config.model.name)
         modules = build_model(config.model, config.data.image_size, config.data.channels or 1)
+        if any(k.startswith("model.ema.") for k in ckpt.tensors):  # trained with --ema-decay: sample from it
+            modules["ema"] = copy.deepcopy(modules[spec.sampler])
         for name, module in modules.items():
             checkpoint.restore_module(module, ckpt.module_state(name), ckpt.path)
         torch_device = resolve_device(device)
         modules = modules.to(torch_device).eval()
-        return cls(modules, modules[spec.sampler], config, ckpt.step, ckpt.meta["sha256"], torch_device)
+        sampler = modules["ema"] if "ema" in modules else modules[spec.sampler]
+        return cls(modules, sampler, config, ckpt.step, ckpt.meta["sha256"], torch_device)
 
     @property
     def family(self) -> str:

@@ -7,6 +7,7 @@ separates them.
 
 from __future__ import annotations
 
+import copy
 import json
 import math
 import time
@@ -69,6 +70,8 @@ class Trainer:
         self.spec = MODELS.get(config.model.name)
         channels = data.config.channels or 1
         self.modules = build_model(config.model, config.data.image_size, channels, config.seed).to(device)
+        if config.ema_decay is not None:  # saved and restored with the other modules
+            self.modules["ema"] = copy.deepcopy(self.modules[self.spec.sampler]).requires_grad_(False)
         self.family = FAMILIES.get(self.spec.family)(self.modules, config)
         self.precision = resolve_precision(config.precision, device)
         self.target = QualityTarget.from_config(config)
@@ -139,8 +142,20 @@ class Trainer:
         self.account.write(stop_reason, self.step, self.train_images)
         return path
 
+    @property
+    def sampler(self) -> torch.nn.Module:
+        """The module that makes images: the EMA copy when there is one."""
+        return self.modules["ema"] if "ema" in self.modules else self.modules[self.spec.sampler]
+
+    @torch.no_grad()
+    def update_ema(self) -> None:
+        live, ema = self.modules[self.spec.sampler], self.modules["ema"]
+        torch._foreach_lerp_(list(ema.parameters()), list(live.parameters()), 1.0 - self.config.ema_decay)
+        for b_ema, b in zip(ema.buffers(), live.buffers()):
+            b_ema.copy_(b)
+
     def save_grid(self, name: str) -> Path:
-        sampler = self.modules[self.spec.sampler]
+        sampler = self.sampler
         sampler.eval()
         with torch.no_grad():
             images = sampler(self.fixed_noise, self.fixed_labels)
@@ -175,7 +190,7 @@ class Trainer:
             self.eval_noise = torch.randn(self.config.eval_n, self.config.model.latent_dim, generator=latent_gen)
             k = len(self.config.model.classes or ()) if self.conditional else 0
             self.eval_labels = torch.arange(self.config.eval_n) % k if k else None
-        sampler = self.modules[self.spec.sampler]
+        sampler = self.sampler
         sampler.eval()
         with torch.no_grad():
             labels = self.eval_labels.split(256) if self.eval_labels is not None else [None] * len(self.eval_noise.split(256))
@@ -228,6 +243,9 @@ class Trainer:
                     metrics = self.family.step(next_real, self.noise_gen, tracker, self.step)
                 for phase, n in step_flops.items():
                     tracker.add_flops(phase, n)
+                if "ema" in self.modules:
+                    with tracker.phase("g_step"):
+                        self.update_ema()
                 self.step += 1
                 for k, v in metrics.items():
                     sums[k] = sums[k] + v if k in sums else v.clone()
