@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import json
-import platform
 import time
 from pathlib import Path
 
-import torch
 
 from ecogen.energy.machine import describe_machine
 
@@ -22,4 +20,17 @@ def write_result(name: str, payload: dict) -> Path:
     return path
 
 
-__all__ = ["RESULTS", "write_result", "platform", "torch"]
+def print_table(title: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
+    """A Rich table: the first column left-aligned, the numbers right-aligned."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=title)
+    for i, col in enumerate(columns):
+        table.add_column(col, justify="left" if i == 0 else "right")
+    for row in rows:
+        table.add_row(*row)
+    Console().print(table)
+
+
+__all__ = ["RESULTS", "print_table", "write_result"]

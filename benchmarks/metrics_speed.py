@@ -13,10 +13,8 @@ import time
 
 import numpy as np
 import torch
-from rich.console import Console
-from rich.table import Table
 
-from _common import write_result
+from _common import print_table, write_result
 from ecogen.data import load_source
 from ecogen.metrics import METRICS, Extractor, Features, load_extractor
 from ecogen.metrics.extractors.inception import FIDInception
@@ -67,12 +65,7 @@ def main() -> None:
             rows.append((f"{name} on {args.n:,} + {args.n:,}: {label}", "", f"{seconds:.2f} s"))
             payload["metrics_seconds"][f"{name} {label}"] = seconds
 
-    table = Table(title=f"metrics speed ({torch.get_num_threads()} threads, CPU)")
-    for col in ("work", "rate", "time"):
-        table.add_column(col, justify="left" if col == "work" else "right")
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    print_table(f"metrics speed ({torch.get_num_threads()} threads, CPU)", ("work", "rate", "time"), rows)
     print(f"wrote {write_result('metrics_speed', payload)}")
 
 

@@ -14,11 +14,9 @@ import argparse
 from pathlib import Path
 
 import torch
-from rich.console import Console
-from rich.table import Table
 from scipy import ndimage
 
-from _common import RESULTS, write_result
+from _common import RESULTS, print_table, write_result
 from ecogen import load, train
 from ecogen.config import DataConfig, TrainConfig, from_dict
 from ecogen.data import prepare_data
@@ -106,12 +104,8 @@ def main() -> None:
     if args.gan:
         gan_rows, payload["gan"] = evaluate(args.gan, images, "GAN (inversion, 300 steps)")
         rows += gan_rows
-    table = Table(title=f"transformations on {len(images)} held-out digits (energy estimated: {payload['vae']['estimated']})")
-    for col in ("task", "result", "baselines", "mWh / image"):
-        table.add_column(col)
-    for row in rows:
-        table.add_row(*row)
-    Console().print(table)
+    print_table(f"transformations on {len(images)} held-out digits (energy estimated: {payload['vae']['estimated']})",
+                ("task", "result", "baselines", "mWh / image"), rows)
     print(f"wrote {write_result('transform_quality', payload)}")
 
 

@@ -182,8 +182,9 @@ def train(
     if resume is not None:
         result = api.resume(resume, progress=not quiet, **_overrides(options))
         return _emit(result, as_json)
-    values: dict[str, Any] = merge(RECIPES.get(recipe).values, load_yaml(config) if config else {}) if recipe else (
-        load_yaml(config) if config else {})
+    values: dict[str, Any] = load_yaml(config) if config else {}
+    if recipe is not None:  # a recipe is the base; the config file and options override it
+        values = merge(RECIPES.get(recipe).values, values)
     if preset is not None:
         values = merge(values, {"model": PRESETS.get(preset)})
     cfg = from_dict(TrainConfig, merge(values, _overrides(options)))

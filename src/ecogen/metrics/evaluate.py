@@ -128,10 +128,6 @@ def extract(ext: Extractor, images: torch.Tensor, device: torch.device, progress
         return ext.extract(images, device=device, progress=lambda n: bar.advance(task, n))
 
 
-def _metered(tracker: EnergyTracker | None) -> EnergyTracker:
-    return tracker if tracker is not None else EnergyTracker("auto")
-
-
 def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] = "fid,kid,is,pr", n: int = 1000,
                  extractor: str = "mnist", seed: int = 0, progress: bool = True,
                  tracker: EnergyTracker | None = None) -> EvalResult:
@@ -139,17 +135,13 @@ def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] 
     names = parse_metrics(metrics)
     if n < 2:
         raise EcogenError(f"n: evaluation needs at least 2 generated images (got {n})")
-    own = tracker is None
-    tracker = _metered(tracker)
-    if own:
-        tracker.start()
-    try:
-        with tracker.phase("eval"):
-            evaluator = Evaluator.for_data(data, extractor, names, generator.device, seed, progress)
-            result = evaluator.full(generator.sample(n, seed=seed), progress)
-    finally:
-        if own:
-            tracker.stop()
+    if tracker is None:  # meter it ourselves
+        with EnergyTracker("auto") as own:
+            return evaluate_run(generator, data, metrics=names, n=n, extractor=extractor, seed=seed,
+                                progress=progress, tracker=own)
+    with tracker.phase("eval"):
+        evaluator = Evaluator.for_data(data, extractor, names, generator.device, seed, progress)
+        result = evaluator.full(generator.sample(n, seed=seed), progress)
     return _with_energy(result, tracker)
 
 

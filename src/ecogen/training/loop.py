@@ -21,6 +21,7 @@ from ecogen import checkpoint
 from ecogen.config import TrainConfig, to_dict
 from ecogen.data import BatchStream, PreparedData
 from ecogen.models import MODELS, build_model
+from ecogen.models.dcgan import num_classes
 from ecogen.report import record as records
 from ecogen.report.images import save_grid
 from ecogen.metrics.evaluate import Evaluator, parse_metrics
@@ -86,7 +87,7 @@ class Trainer:
         self.noise_gen = torch.Generator(device).manual_seed(config.seed)
         grid_gen = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_noise = torch.randn(GRID_SIZE, config.model.latent_dim, generator=grid_gen).to(device)
-        k = len(config.model.classes or ()) if self.conditional else 0
+        k = self.num_classes = num_classes(config.model)
         self.fixed_labels = (torch.arange(GRID_SIZE) % k).to(device) if k else None  # a column per class
         self.account = RunAccount(config.energy, run, device, previous)
         self.data = data
@@ -160,7 +161,7 @@ class Trainer:
         with torch.no_grad():
             images = sampler(self.fixed_noise, self.fixed_labels)
         sampler.train()
-        k = len(self.config.model.classes or ()) if self.conditional else 0
+        k = self.num_classes
         return save_grid(images, self.run_dir.samples / name, nrow=k if 0 < k <= 16 else 8)
 
     def _log(self, sums: dict[str, torch.Tensor], count: int, images_per_s: float) -> dict[str, Any]:
@@ -188,7 +189,7 @@ class Trainer:
                                                 self.config.seed)
             latent_gen = torch.Generator().manual_seed(self.config.seed + 2)
             self.eval_noise = torch.randn(self.config.eval_n, self.config.model.latent_dim, generator=latent_gen)
-            k = len(self.config.model.classes or ()) if self.conditional else 0
+            k = self.num_classes
             self.eval_labels = torch.arange(self.config.eval_n) % k if k else None
         sampler = self.sampler
         sampler.eval()
