@@ -3,8 +3,9 @@ samples, per class, and per-class FID/KID against the held-out digits of that cl
 
     python benchmarks/conditional_accuracy.py [--run runs/cgan] [--model dcgan] [--n 200]
 
-Without --run it trains the default conditional model (`ecogen train --conditional --data mnist`,
-default schedule) into benchmarks/results/cond_<model>. Target: at least 90% accuracy on digits.
+Without --run it trains the default conditional model into benchmarks/results/cond_<model>, as
+`ecogen train --model <model> --conditional --data mnist` would (for dcgan that is the `conditional`
+recipe). Target: at least 90% accuracy on digits.
 """
 
 from __future__ import annotations
@@ -19,10 +20,12 @@ from rich.table import Table
 from _common import RESULTS, write_result
 from ecogen import load, train
 from ecogen.config import TrainConfig, from_dict
+from ecogen.recipes import default_recipe, recipe_config
 from ecogen.data import prepare_data
 from ecogen.metrics import load_extractor
 from ecogen.metrics.fid import fid
 from ecogen.metrics.kid import kid
+from ecogen.report import record as records
 from ecogen.rundir import RunDir
 
 
@@ -31,10 +34,14 @@ def main() -> None:
     parser.add_argument("--run", type=Path)
     parser.add_argument("--model", default="dcgan")
     parser.add_argument("--n", type=int, default=200, help="samples per class")
+    parser.add_argument("--seed", type=int, default=0, help="training seed (without --run)")
     args = parser.parse_args()
-    run = args.run or RESULTS / f"cond_{args.model}"
+    run = args.run or RESULTS / f"cond_{args.model}_seed{args.seed}"
     if args.run is None and not (run / "checkpoints").exists():
-        train(from_dict(TrainConfig, {"model": {"name": args.model, "conditional": True}}), run, progress=True)
+        values = {"model": {"name": args.model, "conditional": True}, "seed": args.seed}
+        name = default_recipe(values)
+        config = recipe_config(name, values) if name else from_dict(TrainConfig, values)
+        train(config, run, progress=True)
     gen = load(run, device="cpu")
     data = prepare_data(gen.config.data, split=RunDir(run).read_split())
     held = data.holdout
@@ -56,7 +63,13 @@ def main() -> None:
     table.add_row("all", f"{overall:.1%}", "", "", "")
     Console().print(table)
     print(f"overall accuracy {overall:.1%} (target >= 90%)")
-    print(f"wrote {write_result('conditional_accuracy', {'run': str(run), 'overall_accuracy': overall, 'per_class': per_class, 'step': gen.step, 'n_per_class': args.n})}")
+    bill = records.read(run / "run.json")
+    print(f"training: {gen.step} steps, {bill.total.seconds:.0f} s, {bill.total.wh:.4f} Wh "
+          f"({'estimated' if bill.estimated else 'measured'})")
+    payload = {"run": str(run), "overall_accuracy": overall, "per_class": per_class, "step": gen.step,
+               "n_per_class": args.n, "train_wh": bill.total.wh, "train_seconds": bill.total.seconds,
+               "estimated": bill.estimated}
+    print(f"wrote {write_result(f'conditional_accuracy_{run.name}', payload)}")
 
 
 if __name__ == "__main__":

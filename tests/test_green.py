@@ -7,13 +7,13 @@ import torch
 
 from ecogen import load, train
 from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge
-from ecogen.recipes import RECIPES
+from ecogen.recipes import RECIPES, recipe_config
 from ecogen.report import record as records
 
 from conftest import run_cli, tiny_config
 
 
-@pytest.mark.parametrize("name", ["reference", "green"])
+@pytest.mark.parametrize("name", RECIPES.names())
 def test_recipe_round_trips_through_config(name, tmp_path):
     cfg = from_dict(TrainConfig, merge({}, RECIPES.get(name).values))
     (tmp_path / "r.yaml").write_text(dump_yaml(cfg))
@@ -28,9 +28,22 @@ def test_reference_recipe_is_the_copied_dcgan():
     assert cfg.model.width_mult == 1.0 and cfg.target_fid is None and cfg.eval_every is None
 
 
+def test_a_conditional_gan_gets_the_conditional_recipe_unless_told_otherwise():
+    import yaml
+
+    proc = run_cli("train", "--conditional", "--data", "digits", "--print-config")
+    cfg = from_dict(TrainConfig, yaml.safe_load(proc.stdout))
+    assert "recipe: conditional" in proc.stderr
+    assert cfg == recipe_config("conditional", {"data": {"source": "digits"}})
+    proc = run_cli("train", "--conditional", "--recipe", "reference", "--print-config")
+    assert "recipe: conditional" not in proc.stderr and yaml.safe_load(proc.stdout)["model"]["width_mult"] == 1.0
+    proc = run_cli("train", "--conditional", "--model", "vae", "--print-config")
+    assert "recipe:" not in proc.stderr and yaml.safe_load(proc.stdout)["batch_size"] == TrainConfig().batch_size
+
+
 def test_unknown_recipe_is_exit_2():
     proc = run_cli("train", "--recipe", "fastest")
-    assert proc.returncode == 2 and "unknown recipe 'fastest'; choose from: green, reference" in proc.stderr
+    assert proc.returncode == 2 and "unknown recipe 'fastest'; choose from: conditional, green, reference" in proc.stderr
 
 
 def test_an_easy_target_stops_a_tiny_run_and_keeps_the_best(tmp_path):

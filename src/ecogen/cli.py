@@ -21,7 +21,7 @@ from ecogen.errors import EcogenError
 from ecogen.metrics import EXTRACTORS, METRICS, evaluate_sets
 from ecogen.metrics.extractors.classifier import train_classifier
 from ecogen.models import MODELS, PRESETS
-from ecogen.recipes import RECIPES
+from ecogen.recipes import RECIPES, default_recipe
 from ecogen.device import resolve_device
 from ecogen.energy.calibrate import cache_file
 from ecogen.generation.receipt import receipt_text
@@ -183,6 +183,8 @@ def train(
         result = api.resume(resume, progress=not quiet, **_overrides(options))
         return _emit(result, as_json)
     values: dict[str, Any] = load_yaml(config) if config else {}
+    if recipe is None and (recipe := default_recipe(merge(values, _overrides(options)))):
+        print(f"recipe: {recipe} (the default for this kind of run; see --print-config)", file=sys.stderr)
     if recipe is not None:  # a recipe is the base; the config file and options override it
         values = merge(RECIPES.get(recipe).values, values)
     if preset is not None:

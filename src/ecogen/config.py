@@ -43,9 +43,10 @@ class ModelConfig:
     width_mult: PositiveFloat = 1.0  # channel widths scale from 64 at the highest resolution
     d_downsample: Literal["stride", "avgpool"] = "stride"
     d_norm: Literal["none", "batch"] = "batch"  # BatchNorm after every D conv but the first (DCGAN)
-    conditional: bool = False  # class-conditional G/D (projection) or VAE (concatenated classes)
+    conditional: bool = False  # class-conditional G/D or VAE (labels from the data)
     classes: list[str] | None = None  # filled from the data's labels when a conditional run starts
-    d_conditioning: Literal["concat", "projection"] = "concat"  # how D sees the class
+    g_conditioning: Literal["input", "batchnorm"] = "input"  # class at G's input only, or in every BatchNorm too
+    d_conditioning: Literal["concat", "projection", "both"] = "concat"  # how D sees the class
     aux_classifier: bool = False  # conditional GAN: D also classifies (AC-GAN); measured worse here (35% vs 57%)
     # VAE only: the negative ELBO is recon + beta x KL; KL's weight ramps from 0 over kl_warmup steps.
     beta: Annotated[float, Field(ge=0)] = 1.0

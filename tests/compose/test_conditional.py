@@ -18,9 +18,13 @@ def cond_run(tmp_path_factory):
     return out
 
 
-@pytest.mark.parametrize("name", ["dcgan", "vae"])
-def test_conditional_shapes_and_label_routing(name):
-    models = build_model(ModelConfig(name=name, conditional=True, classes=CLASSES, latent_dim=8, width_mult=0.25), 16, 1)
+@pytest.mark.parametrize("name,g_cond,d_cond", [("dcgan", "input", "concat"), ("dcgan", "batchnorm", "projection"),
+                                                ("dcgan", "input", "both"), ("vae", "input", "concat"),
+                                                ("vae", "batchnorm", "concat")])
+def test_conditional_shapes_and_label_routing(name, g_cond, d_cond):
+    config = ModelConfig(name=name, conditional=True, classes=CLASSES, latent_dim=8, width_mult=0.25,
+                         g_conditioning=g_cond, d_conditioning=d_cond)
+    models = build_model(config, 16, 1)
     sampler = models["G"] if name == "dcgan" else models["decoder"]
     sampler.eval()
     z = torch.randn(1, 8).repeat(10, 1)
@@ -66,3 +70,18 @@ def test_cli_class_grid_and_errors(cond_run, tmp_path):
     assert Image.open(tmp_path / "table.png").size == (3 * 18 + 2, 10 * 18 + 2)  # a row per class
     proc = run_cli("sample", str(cond_run), "--class", "12", "--out", str(tmp_path / "x.png"))
     assert proc.returncode == 2 and "valid classes: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" in proc.stderr
+
+
+def test_class_batchnorm_carries_the_class_past_the_input():
+    from ecogen.models.blocks import ClassBatchNorm
+    from ecogen.models.dcgan import Generator
+
+    z, y = torch.randn(1, 8).repeat(2, 1), torch.tensor([3, 5])
+    for conditioning, differs in (("input", False), ("batchnorm", True)):
+        G = Generator(8, 16, 1, 0.25, num_classes=10, conditioning=conditioning).eval()
+        torch.nn.init.zeros_(G.embed.weight)  # the input no longer tells the classes apart
+        for m in G.modules():
+            if isinstance(m, ClassBatchNorm):
+                torch.nn.init.normal_(m.shift.weight, 0.0, 0.5)
+        images = G(z, y)
+        assert bool((images[0] - images[1]).abs().max() > 1e-4) == differs, conditioning

@@ -91,3 +91,12 @@ def test_precision_recall_identical_disjoint_and_by_hand():
 def test_precision_recall_need_more_than_k_images():
     with pytest.raises(EcogenError, match="more than k=3"):
         precision_recall(np.zeros((3, 2)), np.zeros((10, 2)))
+
+
+def test_kid_from_precomputed_kernels_equals_kid_per_subset(monkeypatch):
+    rng = np.random.default_rng(3)
+    real, fake = rng.normal(size=(300, 16)), rng.normal(0.3, 1.0, size=(200, 16))
+    fast = kid(real, fake, subsets=10, subset_size=150)
+    monkeypatch.setattr("ecogen.metrics.kid.PRECOMPUTE_MAX", 0)  # force the one-product-per-subset path
+    slow = kid(real, fake, subsets=10, subset_size=150)
+    assert fast == pytest.approx(slow, rel=1e-9)

@@ -9,15 +9,24 @@ import numpy as np
 from ecogen.errors import EcogenError
 
 
-def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
-    d = x.shape[1]
-    m = len(x)
-    k_xx = (x @ x.T / d + 1) ** 3
-    k_yy = (y @ y.T / d + 1) ** 3
-    k_xy = (x @ y.T / d + 1) ** 3
+def _kernel(a: np.ndarray, b: np.ndarray) -> np.ndarray:
+    return (a @ b.T / a.shape[1] + 1) ** 3
+
+
+def _mmd2_from_kernels(k_xx: np.ndarray, k_yy: np.ndarray, k_xy: np.ndarray) -> float:
+    m, n = len(k_xx), len(k_yy)
     sum_xx = (k_xx.sum() - np.trace(k_xx)) / (m * (m - 1))
-    sum_yy = (k_yy.sum() - np.trace(k_yy)) / (m * (m - 1))
+    sum_yy = (k_yy.sum() - np.trace(k_yy)) / (n * (n - 1))
     return float(sum_xx + sum_yy - 2 * k_xy.mean())
+
+
+def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
+    return _mmd2_from_kernels(_kernel(x, x), _kernel(y, y), _kernel(x, y))
+
+
+# Up to this many images per set, the three kernel matrices are computed once and every subset reads its
+# block from them (one matrix product instead of one per subset: 20-50x faster for training's checks).
+PRECOMPUTE_MAX = 4000
 
 
 def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int = 1000,
@@ -28,8 +37,11 @@ def kid(real: np.ndarray, fake: np.ndarray, subsets: int = 100, subset_size: int
         raise EcogenError(f"KID needs at least 2 images per set (got {len(real)} real, {len(fake)} generated)")
     x, y = np.asarray(real, dtype=np.float64), np.asarray(fake, dtype=np.float64)
     rng = np.random.default_rng(seed)
-    values = [
-        mmd2_unbiased(x[rng.choice(len(x), size, replace=False)], y[rng.choice(len(y), size, replace=False)])
-        for _ in range(subsets)
-    ]
+    draws = [(rng.choice(len(x), size, replace=False), rng.choice(len(y), size, replace=False))
+             for _ in range(subsets)]
+    if max(len(x), len(y)) <= PRECOMPUTE_MAX:
+        k_xx, k_yy, k_xy = _kernel(x, x), _kernel(y, y), _kernel(x, y)
+        values = [_mmd2_from_kernels(k_xx[np.ix_(i, i)], k_yy[np.ix_(j, j)], k_xy[np.ix_(i, j)]) for i, j in draws]
+    else:
+        values = [mmd2_unbiased(x[i], y[j]) for i, j in draws]
     return float(np.mean(values)), float(np.std(values))

@@ -7,28 +7,33 @@ import torch.nn.functional as F
 from torch import nn
 
 from ecogen.config import ModelConfig
-from ecogen.models.blocks import dcgan_init, resolution_plan, widths
+from ecogen.models.blocks import ClassBatchNorm, dcgan_init, resolution_plan, widths
 
 
 class Generator(nn.Module):
     """z -> ConvTranspose (start x start) -> [ConvTranspose k4 s2 + BN + ReLU] x n -> Tanh.
 
-    Conditional (``num_classes > 0``): a learned class embedding (num_classes wide) is concatenated to z.
+    Conditional (``num_classes > 0``): a learned class embedding (num_classes wide) is concatenated to z;
+    with ``conditioning="batchnorm"`` every BatchNorm also takes its scale and shift from the class.
     """
 
     def __init__(self, latent_dim: int, image_size: int, channels: int, width_mult: float = 1.0,
-                 num_classes: int = 0) -> None:
+                 num_classes: int = 0, conditioning: str = "input") -> None:
         super().__init__()
         start, n_up = resolution_plan(image_size)
         w = widths(n_up, width_mult)
         self.embed = nn.Embedding(num_classes, num_classes) if num_classes else None
+
+        def norm(c: int) -> nn.Module:
+            return ClassBatchNorm(c, num_classes) if num_classes and conditioning == "batchnorm" else nn.BatchNorm2d(c)
+
         layers: list[nn.Module] = [
             nn.ConvTranspose2d(latent_dim + num_classes, w[0], start, 1, 0, bias=False),
-            nn.BatchNorm2d(w[0]),
+            norm(w[0]),
             nn.ReLU(True),
         ]
         for c_in, c_out in zip(w[:-1], w[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), nn.BatchNorm2d(c_out), nn.ReLU(True)]
+            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), norm(c_out), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(w[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.latent_dim = latent_dim
@@ -43,12 +48,18 @@ class Generator(nn.Module):
             z = torch.cat([z, self.embed(y)], dim=1)
         return z.view(z.shape[0], -1, 1, 1)
 
+    def run(self, h: torch.Tensor, y: torch.Tensor | None, start: int = 0, stop: int | None = None) -> torch.Tensor:
+        """Layers ``start:stop`` of the stack on ``h`` (the class goes to the layers that take it)."""
+        for layer in self.net[start:stop]:
+            h = layer(h, y) if isinstance(layer, ClassBatchNorm) else layer(h)
+        return h
+
     def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.net(self._input(z, y))
+        return self.run(self._input(z, y), y)
 
     def pre_activation(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         """The output before Tanh: logits for likelihoods that need them (the VAE's Bernoulli)."""
-        return self.net[:-1](self._input(z, y))
+        return self.run(self._input(z, y), y, stop=-1)
 
 
 class Discriminator(nn.Module):
@@ -75,7 +86,7 @@ class Discriminator(nn.Module):
         start, n_up = resolution_plan(image_size)
         w = widths(n_up, width_mult)[::-1]
         self.num_classes = num_classes
-        self.concat = bool(num_classes) and conditioning == "concat"
+        self.concat = bool(num_classes) and conditioning in ("concat", "both")
         in_channels = channels + (num_classes if self.concat else 0)
         layers: list[nn.Module] = []
         for i, (c_in, c_out) in enumerate(zip([in_channels, *w[:-1]], w)):
@@ -89,7 +100,7 @@ class Discriminator(nn.Module):
             layers.append(nn.LeakyReLU(0.2, True))
         layers.append(nn.Conv2d(w[-1], outputs, start, 1, 0, bias=outputs > 1))
         self.net = nn.Sequential(*layers)
-        self.embed = nn.Embedding(num_classes, w[-1]) if num_classes and not self.concat else None
+        self.embed = nn.Embedding(num_classes, w[-1]) if num_classes and conditioning in ("projection", "both") else None
         self.aux = nn.Linear(w[-1], num_classes) if num_classes and aux_classifier else None
         self.apply(dcgan_init)
         if self.embed is not None:
@@ -121,7 +132,7 @@ def build_dcgan(config: ModelConfig, image_size: int, channels: int) -> nn.Modul
     k = num_classes(config)
     return nn.ModuleDict(
         {
-            "G": Generator(config.latent_dim, image_size, channels, config.width_mult, k),
+            "G": Generator(config.latent_dim, image_size, channels, config.width_mult, k, config.g_conditioning),
             "D": Discriminator(image_size, channels, config.width_mult, config.d_downsample, config.d_norm,
                                num_classes=k, conditioning=config.d_conditioning, aux_classifier=config.aux_classifier),
         }
