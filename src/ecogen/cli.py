@@ -88,6 +88,7 @@ TRAIN_KEYS = {
     "precision": "precision",
     "channels_last": "channels_last",
     "ema_decay": "ema_decay",
+    "augment": "augment",
 }
 
 
@@ -168,6 +169,7 @@ def train(
     precision: Optional[str] = typer.Option(None, help="fp32 | bf16 | auto (bf16 where this device runs it faster)."),
     channels_last: Optional[bool] = typer.Option(None, "--channels-last/--no-channels-last"),
     ema_decay: Optional[float] = typer.Option(None, help="Keep an EMA of the generator (e.g. 0.999) and sample from it."),
+    augment: Optional[str] = typer.Option(None, help="GAN: DiffAugment policy for D, e.g. translation,cutout (color too)."),
     recipe: Optional[str] = typer.Option(None, help=f"Named preset: {', '.join(RECIPES.names())} (see --print-config)."),
     config: Optional[Path] = typer.Option(None, "--config", help="YAML config; options given here override it."),
     out: Path = typer.Option(Path("runs/default"), help="Run folder."),

@@ -107,6 +107,7 @@ class TrainConfig:
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
     channels_last: bool = False
     ema_decay: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None  # EMA of the generator's weights, used to sample
+    augment: str = "none"  # GAN: DiffAugment policy for D's inputs, e.g. "translation,cutout" (see training/augment.py)
 
 
 C = TypeVar("C")

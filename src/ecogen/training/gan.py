@@ -15,6 +15,7 @@ from torch import nn
 from ecogen.config import TrainConfig
 from ecogen.energy.flops import count_flops
 from ecogen.models.dcgan import num_classes
+from ecogen.training.augment import apply_policy, parse_policy
 from ecogen.training.losses import LOSSES
 from ecogen.training.phases import PhaseMeter
 
@@ -28,6 +29,7 @@ class GanFamily:
         self.batch_size = config.batch_size
         self.latent_dim = config.model.latent_dim
         self.num_classes = num_classes(config.model)
+        self.augment = parse_policy(config.augment)
         betas = (config.optim.beta1, config.optim.beta2)
         self.optimizers = {
             "G": torch.optim.Adam(self.G.parameters(), lr=config.optim.lr_g, betas=betas),
@@ -39,6 +41,9 @@ class GanFamily:
         z = torch.randn(n, self.latent_dim, generator=rng, device=device)
         y = torch.randint(self.num_classes, (n,), generator=rng, device=device) if self.num_classes else None
         return z, y
+
+    def _augmented(self, x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
+        return apply_policy(x, self.augment, rng) if self.augment else x
 
     def step(
         self,
@@ -56,8 +61,8 @@ class GanFamily:
                 z, y_fake = self.latents(len(real), rng, real.device)
                 with torch.no_grad():
                     fake = self.G(z, y_fake)
-                real_logits, real_cls = self.D.forward_with_aux(real, y_real)
-                fake_logits = self.D(fake, y_fake)
+                real_logits, real_cls = self.D.forward_with_aux(self._augmented(real, rng), y_real)
+                fake_logits = self.D(self._augmented(fake, rng), y_fake)
                 loss_d = self.loss.d(real_logits, fake_logits)
                 if real_cls is not None:  # AC-GAN: D learns the classes from real images only
                     loss_d = loss_d + F.cross_entropy(real_cls, y_real)
@@ -66,7 +71,7 @@ class GanFamily:
                 opt_d.step()
         with meter.phase("g_step"):
             z, y = self.latents(self.batch_size, rng, real.device)
-            fake_logits_g, fake_cls = self.D.forward_with_aux(self.G(z, y), y)
+            fake_logits_g, fake_cls = self.D.forward_with_aux(self._augmented(self.G(z, y), rng), y)
             loss_g = self.loss.g(fake_logits_g)
             if fake_cls is not None:  # and G is rewarded when its image is classified as the asked class
                 loss_g = loss_g + F.cross_entropy(fake_cls, y)
