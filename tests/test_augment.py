@@ -46,3 +46,5 @@ def test_a_gan_trains_with_diffaugment_and_a_bad_policy_is_exit_2(tmp_path):
     assert result.step == 3 and torch.isfinite(torch.tensor(result.last["loss_d"]))
     proc = run_cli("train", "--data", "digits", "--augment", "translation,flip", "--out", str(tmp_path / "bad"))
     assert proc.returncode == 2 and "unknown augmentation 'flip'" in proc.stderr and not (tmp_path / "bad").exists()
+    proc = run_cli("train", "--data", "digits", "--model", "vae", "--augment", "translation", "--out", str(tmp_path / "v"))
+    assert proc.returncode == 2 and "the VAE has none" in proc.stderr

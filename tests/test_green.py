@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ecogen import load, train
-from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge
+from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge, to_dict
 from ecogen.recipes import RECIPES, recipe_config
 from ecogen.report import record as records
 
@@ -38,12 +38,15 @@ def test_a_conditional_gan_gets_the_conditional_recipe_unless_told_otherwise():
     proc = run_cli("train", "--conditional", "--recipe", "reference", "--print-config")
     assert "recipe: conditional" not in proc.stderr and yaml.safe_load(proc.stdout)["model"]["width_mult"] == 1.0
     proc = run_cli("train", "--conditional", "--model", "vae", "--print-config")
+    assert "recipe: conditional-vae" in proc.stderr
+    assert yaml.safe_load(proc.stdout)["model"] == to_dict(recipe_config("conditional-vae").model)
+    proc = run_cli("train", "--model", "vae", "--print-config")
     assert "recipe:" not in proc.stderr and yaml.safe_load(proc.stdout)["batch_size"] == TrainConfig().batch_size
 
 
 def test_unknown_recipe_is_exit_2():
     proc = run_cli("train", "--recipe", "fastest")
-    assert proc.returncode == 2 and "unknown recipe 'fastest'; choose from: conditional, green, reference" in proc.stderr
+    assert proc.returncode == 2 and "unknown recipe 'fastest'; choose from: conditional, conditional-vae, green, reference" in proc.stderr
 
 
 def test_an_easy_target_stops_a_tiny_run_and_keeps_the_best(tmp_path):

@@ -32,10 +32,11 @@ def test_real_short_training_on_mnist(tmp_path):
     assert len(split["holdout"]) == 500 and len(split["train"]) == 4500
 
 
-def test_resume_is_bitwise_equal_to_an_uninterrupted_run(tmp_path):
+@pytest.mark.parametrize("augment", ["none", "translation,cutout,color"])
+def test_resume_is_bitwise_equal_to_an_uninterrupted_run(tmp_path, augment):
     k = 5
-    train(tiny_config(steps=2 * k, checkpoint_every=3), tmp_path / "straight", progress=False)
-    train(tiny_config(steps=k), tmp_path / "halves", progress=False)
+    train(tiny_config(steps=2 * k, checkpoint_every=3, augment=augment), tmp_path / "straight", progress=False)
+    train(tiny_config(steps=k, augment=augment), tmp_path / "halves", progress=False)
     result = resume(tmp_path / "halves", steps=2 * k, progress=False)
     assert result.step == 2 * k
     a, b = _weights(tmp_path / "straight"), _weights(tmp_path / "halves")

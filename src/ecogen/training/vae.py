@@ -10,7 +10,9 @@ from torch import nn
 
 from ecogen.config import TrainConfig
 from ecogen.energy.flops import count_flops
+from ecogen.errors import ConfigError
 from ecogen.models.vae import negative_elbo
+from ecogen.training.augment import parse_policy
 from ecogen.training.phases import PhaseMeter
 
 
@@ -18,6 +20,8 @@ class VaeFamily:
     batches_per_step = 1
 
     def __init__(self, modules: nn.ModuleDict, config: TrainConfig) -> None:
+        if parse_policy(config.augment):
+            raise ConfigError("augment: DiffAugment augments a discriminator's inputs; the VAE has none")
         self.modules = modules
         self.model = config.model
         self.latent_dim = config.model.latent_dim
