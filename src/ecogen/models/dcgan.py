@@ -67,7 +67,8 @@ class Discriminator(nn.Module):
 
     With ``outputs > 1`` the same stack is the VAE's encoder (outputs = 2 x latent: mean and log-variance).
     Conditional (``num_classes > 0``): ``projection`` adds <embed(y), pooled features> to the logit
-    (Miyato & Koyama 2018); ``concat`` feeds one-hot class planes with the image (the conditional encoder).
+    (Miyato & Koyama 2018); ``concat`` feeds one-hot class planes with the image (the conditional encoder);
+    ``both`` does both.
     """
 
     def __init__(
