@@ -7,7 +7,8 @@ curve; that checking is not charged to it: its energy is `wh_train`, training wi
 its best FID is the target; the green recipe then trains with --target-fid set to it, its own checks
 charged to it. Reports Wh, seconds and FLOPs to the target, final FID/KID (both final models scored
 alike on 500 samples, not charged), the ratio, and draws FID-vs-Wh curves (PNG). ``--green-set``
-tries a change to the green recipe (dotted keys, YAML values) without editing it. Energy comes from the sensor the machine has (say which when quoting it).
+tries a change to the green recipe (dotted keys, YAML values) without editing it. Energy comes from
+the sensor the machine has (say which when quoting it).
 """
 
 from __future__ import annotations
@@ -24,8 +25,8 @@ import matplotlib.pyplot as plt  # noqa: E402
 from rich.console import Console  # noqa: E402
 from rich.table import Table  # noqa: E402
 
-from _common import RESULTS, write_result  # noqa: E402
 import yaml  # noqa: E402
+from _common import RESULTS, write_result  # noqa: E402
 from ecogen import load, train  # noqa: E402
 from ecogen.data import prepare_data  # noqa: E402
 from ecogen.metrics import evaluate_run  # noqa: E402

@@ -25,7 +25,7 @@ def mmd2_unbiased(x: np.ndarray, y: np.ndarray) -> float:
 
 
 # Up to this many images per set, the three kernel matrices are computed once and every subset reads its
-# block from them (one matrix product instead of one per subset: 20-50x faster for training's checks).
+# block from them (one matrix product instead of one per subset: 2x faster on 500 real x 250 generated).
 PRECOMPUTE_MAX = 4000
 
 

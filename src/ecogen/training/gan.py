@@ -42,9 +42,6 @@ class GanFamily:
         y = torch.randint(self.num_classes, (n,), generator=rng, device=device) if self.num_classes else None
         return z, y
 
-    def _augmented(self, x: torch.Tensor, rng: torch.Generator) -> torch.Tensor:
-        return apply_policy(x, self.augment, rng) if self.augment else x
-
     def step(
         self,
         next_real: Callable[[], tuple[torch.Tensor, torch.Tensor | None]],
@@ -61,8 +58,8 @@ class GanFamily:
                 z, y_fake = self.latents(len(real), rng, real.device)
                 with torch.no_grad():
                     fake = self.G(z, y_fake)
-                real_logits, real_cls = self.D.forward_with_aux(self._augmented(real, rng), y_real)
-                fake_logits = self.D(self._augmented(fake, rng), y_fake)
+                real_logits, real_cls = self.D.forward_with_aux(apply_policy(real, self.augment, rng), y_real)
+                fake_logits = self.D(apply_policy(fake, self.augment, rng), y_fake)
                 loss_d = self.loss.d(real_logits, fake_logits)
                 if real_cls is not None:  # AC-GAN: D learns the classes from real images only
                     loss_d = loss_d + F.cross_entropy(real_cls, y_real)
@@ -71,7 +68,7 @@ class GanFamily:
                 opt_d.step()
         with meter.phase("g_step"):
             z, y = self.latents(self.batch_size, rng, real.device)
-            fake_logits_g, fake_cls = self.D.forward_with_aux(self._augmented(self.G(z, y), rng), y)
+            fake_logits_g, fake_cls = self.D.forward_with_aux(apply_policy(self.G(z, y), self.augment, rng), y)
             loss_g = self.loss.g(fake_logits_g)
             if fake_cls is not None:  # and G is rewarded when its image is classified as the asked class
                 loss_g = loss_g + F.cross_entropy(fake_cls, y)
