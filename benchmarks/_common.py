@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import sys
 import time
 from pathlib import Path
 
@@ -20,6 +22,17 @@ def write_result(name: str, payload: dict) -> Path:
     return path
 
 
+def machine_load() -> dict:
+    """The 1-minute load average at the start, with a warning when the machine is busy: competing
+    processes make torch's threads oversubscribe, and timings and CPU-time energy then mislead."""
+    load, cores = os.getloadavg()[0], os.cpu_count() or 1
+    busy = load > 0.75 * cores
+    if busy:
+        print(f"warning: the machine is busy (load {load:.2f} on {cores} cores): timings and energy "
+              f"estimates measured now are unreliable", file=sys.stderr)
+    return {"load_1min": round(load, 2), "cores": cores, "busy": busy}
+
+
 def print_table(title: str, columns: tuple[str, ...], rows: list[tuple]) -> None:
     """A Rich table: the first column left-aligned, the numbers right-aligned."""
     from rich.console import Console
@@ -33,4 +46,4 @@ def print_table(title: str, columns: tuple[str, ...], rows: list[tuple]) -> None
     Console().print(table)
 
 
-__all__ = ["RESULTS", "print_table", "write_result"]
+__all__ = ["RESULTS", "machine_load", "print_table", "write_result"]

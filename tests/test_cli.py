@@ -125,3 +125,16 @@ def test_ctrl_c_saves_a_checkpoint_and_exits_cleanly(tmp_path):
     assert ckpt["stop_reason"] == "interrupted" and 3 <= ckpt["step"] < 100000
     proc = run_cli("train", "--resume", str(out), "--steps", str(ckpt["step"] + 2), "--quiet", "--json")
     assert proc.returncode == 0 and json.loads(proc.stdout)["step"] == ckpt["step"] + 2
+
+
+def test_every_json_command_prints_one_json_document_on_stdout(tmp_path):
+    """Progress bars and notices go to stderr, so `--json > file` always parses (no --quiet here)."""
+    out = tmp_path / "run"
+    for args in (["train", *TINY, "--steps", "4", "--out", str(out), "--json"],
+                 ["train", "--resume", str(out), "--steps", "6", "--json"],
+                 ["eval", str(out), "--n", "20", "--metrics", "fid,kid", "--json"],
+                 ["eval", "--real", "digits", "--fake", "digits", "--n", "30", "--metrics", "fid", "--json"],
+                 ["energy", str(out), "--json"]):
+        proc = run_cli(*args)
+        assert proc.returncode == 0, proc.stderr
+        assert isinstance(json.loads(proc.stdout), dict), args

@@ -99,14 +99,19 @@ def evaluate(
     seed: int = 0,
     device: str = "auto",
     progress: bool = True,
+    precision: str = "fp32",
+    checkpoint: str | int = "latest",
 ) -> EvalResult:
-    """Generated images vs the run's held-out split (with reference points); the work joins the bill."""
+    """Generated images vs the run's held-out split (with reference points); the work joins the bill.
+
+    ``extractor="inception"`` gives the standard FID (packaged weights); ``precision="bf16"`` runs the
+    extractor in bfloat16; ``checkpoint``: latest, best or a step."""
     rundir = RunDir(Path(run))
-    generator = load(run, device=device)
+    generator = load(run, device=device, checkpoint=checkpoint)
     data = prepare_data(generator.config.data, split=rundir.read_split())
     with EnergyTracker.from_config(generator.config.energy, generator.device) as tracker:
         result = evaluate_run(generator, data, metrics=metrics, n=n, extractor=extractor, seed=seed,
-                              progress=progress, tracker=tracker)
+                              progress=progress, tracker=tracker, precision=precision)
         if generator.family == "vae":
             with tracker.phase("eval"):
                 held = torch.from_numpy(data.holdout.images)
@@ -125,9 +130,11 @@ def _dotted(changes: dict[str, Any], prefix: str = "") -> list[str]:
     return keys
 
 
-def load(path: str | Path, device: str = "auto") -> TrainedGenerator:
-    """Load the newest checkpoint of a run as a generator: ``load("runs/mnist").sample(16, seed=0)``."""
-    return TrainedGenerator.from_run(path, device)
+def load(path: str | Path, device: str = "auto", checkpoint: str | int = "latest") -> TrainedGenerator:
+    """A run's checkpoint as a generator: ``load("runs/mnist").sample(16, seed=0)``.
+
+    ``checkpoint``: ``latest`` (default), ``best`` (the best quality check) or a step number."""
+    return TrainedGenerator.from_run(path, device, checkpoint)
 
 
 @dataclass(frozen=True)

@@ -147,6 +147,28 @@ def latest(folder: Path) -> Checkpoint:
     return read(found[-1])
 
 
+def select(run_root: Path, which: str | int = "latest") -> Checkpoint:
+    """A run's checkpoint by name: ``latest``, ``best`` (the best quality check, in ``best/``) or a step."""
+    which = str(which)
+    if which == "latest":
+        return latest(run_root / "checkpoints")
+    if which == "best":
+        found = list_checkpoints(run_root / "best")
+        if not found:
+            raise CheckpointError(f"{run_root} has no best checkpoint (it comes from quality checks: --eval-every "
+                                  f"or a --target-fid/--target-kid)")
+        return read(found[-1])
+    if not which.isdigit():
+        raise CheckpointError(f"checkpoint {which!r}: use latest, best or a step number")
+    found = [p for p in list_checkpoints(run_root / "checkpoints") + list_checkpoints(run_root / "best")
+             if int(_NAME.match(p.name).group(1)) == int(which)]
+    if not found:
+        steps = sorted({int(_NAME.match(p.name).group(1)) for p in list_checkpoints(run_root / "checkpoints")})
+        raise CheckpointError(f"no checkpoint at step {which} in {run_root}; kept steps: "
+                              f"{', '.join(map(str, steps)) or 'none'}")
+    return read(found[0])
+
+
 def restore_optimizer(optimizer: torch.optim.Optimizer, name: str, checkpoint: Checkpoint) -> None:
     state = _unflatten_optimizer(name, checkpoint.tensors, checkpoint.meta["optimizers"][name])
     optimizer.load_state_dict(state)

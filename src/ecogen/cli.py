@@ -37,7 +37,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Train, evaluate and use image generators while measuring their energy cost.",
 )
-console = Console()
+console = Console()  # results; notices and progress go to stderr, so --json output parses
 
 # CLI option -> dotted config key. Only options the user actually gives override the config.
 TRAIN_KEYS = {
@@ -163,7 +163,7 @@ def train(
     eval_every: Optional[int] = typer.Option(None, help="Check quality every N steps (logged with the Wh spent)."),
     eval_n: Optional[int] = typer.Option(None, help="Generated images per quality check (default 500)."),
     eval_metrics: Optional[str] = typer.Option(None, help="Metrics for the checks (default fid,kid)."),
-    eval_extractor: Optional[str] = typer.Option(None, help="mnist | inception:PATH | classifier:PATH"),
+    eval_extractor: Optional[str] = typer.Option(None, help="mnist | inception | inception:PATH | classifier:PATH"),
     target_fid: Optional[float] = typer.Option(None, help="Stop once FID reaches this (checked every --eval-every)."),
     target_kid: Optional[float] = typer.Option(None, help="Stop once KID reaches this."),
     precision: Optional[str] = typer.Option(None, help="fp32 | bf16 | auto (bf16 where this device runs it faster)."),
@@ -212,9 +212,10 @@ def sample(
     classes: Optional[list[str]] = typer.Option(None, "--class", help="Class to generate (repeatable)."),
     grid_by_class: bool = typer.Option(False, help="A row per class, --n images each (default 8)."),
     fast: bool = typer.Option(False, help="Cheapest path: inference mode, big batches, bf16 where faster."),
+    checkpoint: str = typer.Option("latest", help="latest | best (the best quality check) | a step number."),
 ) -> None:
     """Generate images from a trained run; each PNG carries a receipt of what it cost."""
-    generator = api.load(run, device=device)
+    generator = api.load(run, device=device, checkpoint=checkpoint)
     energy = generator.config.energy
     if country is not None or carbon_intensity is not None:
         energy = replace(energy, country=country, carbon_intensity=carbon_intensity)
@@ -240,7 +241,10 @@ def evaluate(
     metrics: str = typer.Option("fid,kid,is,pr", help=f"Comma list of: {', '.join(METRICS.names())}."),
     n: Optional[int] = typer.Option(None, help="Generated images (default 1000 for a run; all for --fake)."),
     extractor: str = typer.Option("mnist", help=f"Feature extractor: {', '.join(EXTRACTORS.names())}."),
-    weights: Optional[Path] = typer.Option(None, help="Weights file for the extractor (inception, classifier)."),
+    weights: Optional[Path] = typer.Option(
+        None, help="Weights file for the extractor (classifier; inception without it uses the packaged FID weights)."),
+    extractor_precision: str = typer.Option("fp32", help="fp32 | bf16: the extractor's arithmetic."),
+    checkpoint: str = typer.Option("latest", help="latest | best | a step number (with a run folder)."),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
     quiet: bool = typer.Option(False, help="No progress bars."),
@@ -250,10 +254,10 @@ def evaluate(
     spec = f"{extractor}:{weights}" if weights is not None else extractor
     if run is not None:
         result = api.evaluate(run, metrics=metrics, n=n or 1000, extractor=spec, seed=seed, device=device,
-                              progress=not quiet)
+                              progress=not quiet, precision=extractor_precision, checkpoint=checkpoint)
     elif real and fake:
         result = evaluate_sets(real, fake, metrics=metrics, extractor=spec, n=n, seed=seed,
-                               device=resolve_device(device), progress=not quiet)
+                               device=resolve_device(device), progress=not quiet, precision=extractor_precision)
     else:
         raise EcogenError("give a run folder, or both --real and --fake")
     if as_json:

@@ -88,7 +88,8 @@ def _list_images(folder: Path) -> list[Path]:
 
 @SOURCES.register("folder")
 def folder(arg: str | None, image_size: int) -> ImageSet:
-    """A folder of images; one subfolder per class gives labels. Each image is resized on load."""
+    """A folder of images; one subfolder per class gives labels. Each image is resized on load
+    (``image_size`` 0: kept at its size when all images share one, else resized to the largest side)."""
     if not arg:
         raise DataError("dataset 'folder' needs a path: folder:PATH")
     root = Path(arg)
@@ -100,7 +101,11 @@ def folder(arg: str | None, image_size: int) -> ImageSet:
         files += [(p, label) for p in _list_images(root / name)]
     if not files:
         raise DataError(f"no images in {root} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    images = [read_image(p, image_size) for p, _ in files]
+    images = [read_image(p, image_size or None) for p, _ in files]
+    if not image_size:  # native size: kept when all agree, else all resized to the largest side
+        side = max(max(img.size) for img in images)
+        if any(img.size != images[0].size for img in images):
+            images = [img.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=3.0) for img in images]
     mode = "RGB" if any(img.mode == "RGB" for img in images) else "L"
     arrays = [np.asarray(img.convert(mode), dtype=np.uint8) for img in images]
     stacked = np.stack(arrays)

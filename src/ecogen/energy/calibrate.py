@@ -14,12 +14,12 @@ from pathlib import Path
 import torch
 
 from ecogen.atomic import write_json
+from ecogen.cachedir import cache_root
 from ecogen.energy.machine import cpu_model, visible_cores
 
 
 def cache_file() -> Path:
-    root = os.environ.get("ECOGEN_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "ecogen")
-    return Path(root).expanduser() / "calibration.json"
+    return cache_root() / "calibration.json"
 
 
 def machine_key(device: torch.device) -> str:

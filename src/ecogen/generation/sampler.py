@@ -33,10 +33,11 @@ class TrainedGenerator:
     precision: str = "fp32"  # bf16 after enable_fast() where it pays
 
     @classmethod
-    def from_run(cls, path: str | Path, device: str = "auto") -> TrainedGenerator:
+    def from_run(cls, path: str | Path, device: str = "auto", which: str | int = "latest") -> TrainedGenerator:
+        """``which``: ``latest``, ``best`` or a step number."""
         run = RunDir(Path(path))
         run.require_run()
-        ckpt = checkpoint.latest(run.checkpoints)
+        ckpt = checkpoint.select(run.root, which)
         try:
             config = from_dict(TrainConfig, ckpt.meta.get("config"), root="checkpoint.config")
         except ConfigError as err:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -18,12 +17,12 @@ import numpy as np
 
 from ecogen import atomic
 from ecogen._version import __version__
+from ecogen.cachedir import cache_root
 from ecogen.metrics.extractors.base import Features
 
 
 def cache_dir() -> Path:
-    root = os.environ.get("ECOGEN_CACHE") or os.path.join(os.environ.get("XDG_CACHE_HOME", "~/.cache"), "ecogen")
-    return Path(root).expanduser() / "features"
+    return cache_root() / "features"
 
 
 def source_fingerprint(spec: str) -> str:

@@ -21,7 +21,7 @@ from ecogen.energy import EnergyTracker
 from ecogen.errors import EcogenError
 from ecogen.metrics.cache import cached, source_fingerprint
 from ecogen.metrics.extractors import FIT_METHOD, Extractor, Features, load_extractor
-from ecogen.metrics.registry import METRICS
+from ecogen.metrics.registry import METRICS, NEEDS_PROBS
 from ecogen.report.progress import make_progress
 
 
@@ -34,6 +34,7 @@ class EvalResult:
     n_fake: int
     extractor: str
     fit_method: str = FIT_METHOD
+    unavailable: dict[str, str] = field(default_factory=dict)  # metric -> why it could not be computed
     real_cached: bool = False
     energy: dict[str, float | bool | list[str]] = field(default_factory=dict)
     extra: dict[str, float] = field(default_factory=dict)  # model-specific numbers (a VAE's held-out ELBO)
@@ -73,16 +74,21 @@ class Evaluator:
     def __init__(self, extractor: Extractor, real: Features, floor_pair: tuple[Features, Features],
                  metrics: Sequence[str], device: torch.device, seed: int = 0, real_cached: bool = False) -> None:
         self.extractor, self.real, self.floor_pair = extractor, real, floor_pair
-        self.metrics, self.device, self.seed, self.real_cached = list(metrics), device, seed, real_cached
+        self.unavailable = {m: extractor.no_probs_reason for m in metrics
+                            if m in NEEDS_PROBS and extractor.no_probs_reason}
+        self.metrics = [m for m in metrics if m not in self.unavailable]
+        if not self.metrics:
+            raise EcogenError("; ".join(self.unavailable.values()))
+        self.device, self.seed, self.real_cached = device, seed, real_cached
         self._floor: dict[str, float] | None = None
 
     @classmethod
     def for_data(cls, data: PreparedData, extractor: str, metrics: Sequence[str], device: torch.device,
-                 seed: int = 0, progress: bool = False) -> Evaluator:
+                 seed: int = 0, progress: bool = False, precision: str = "fp32") -> Evaluator:
         """Real = the held-out split; reference = as many training-split images, drawn with ``seed``."""
         if len(data.split.holdout) < 2:
             raise EcogenError("evaluation needs a held-out split of at least 2 images (data.holdout > 0)")
-        ext = load_extractor(extractor)
+        ext = load_extractor(extractor, precision)
         holdout = data.split.holdout
         rng = np.random.default_rng(seed)
         ref_index = np.sort(rng.choice(data.split.train, min(len(holdout), len(data.split.train)), replace=False))
@@ -118,6 +124,8 @@ class Evaluator:
             n_real=len(self.real),
             n_fake=len(images),
             extractor=self.extractor.name,
+            fit_method=self.extractor.describe(),
+            unavailable=self.unavailable,
             real_cached=self.real_cached,
         )
 
@@ -130,7 +138,7 @@ def extract(ext: Extractor, images: torch.Tensor, device: torch.device, progress
 
 def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] = "fid,kid,is,pr", n: int = 1000,
                  extractor: str = "mnist", seed: int = 0, progress: bool = True,
-                 tracker: EnergyTracker | None = None) -> EvalResult:
+                 tracker: EnergyTracker | None = None, precision: str = "fp32") -> EvalResult:
     """Generated images from ``generator`` vs the run's held-out split, with reference points."""
     names = parse_metrics(metrics)
     if n < 2:
@@ -138,16 +146,16 @@ def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] 
     if tracker is None:  # meter it ourselves
         with EnergyTracker("auto") as own:
             return evaluate_run(generator, data, metrics=names, n=n, extractor=extractor, seed=seed,
-                                progress=progress, tracker=own)
+                                progress=progress, tracker=own, precision=precision)
     with tracker.phase("eval"):
-        evaluator = Evaluator.for_data(data, extractor, names, generator.device, seed, progress)
+        evaluator = Evaluator.for_data(data, extractor, names, generator.device, seed, progress, precision)
         result = evaluator.full(generator.sample(n, seed=seed), progress)
     return _with_energy(result, tracker)
 
 
 def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = "fid,kid,is,pr", extractor: str = "mnist",
                   n: int | None = None, seed: int = 0, device: torch.device | None = None,
-                  progress: bool = True) -> EvalResult:
+                  progress: bool = True, precision: str = "fp32") -> EvalResult:
     """Two image sources (``folder:PATH``, ``npz:PATH``, ``mnist``...) compared directly.
 
     The floor compares two random halves of the real set.
@@ -155,8 +163,10 @@ def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = "fid,k
     names = parse_metrics(metrics)
     device = device or torch.device("cpu")
     with EnergyTracker("auto") as tracker, tracker.phase("eval"):
-        ext = load_extractor(extractor)
-        real_set, fake_set = load_source(real, ext.image_size), load_source(fake, ext.image_size)
+        ext = load_extractor(extractor, precision)
+        real_set, fake_set = load_source(real, 0), load_source(fake, 0)  # native sizes; the extractor fits them
+        if n is not None and n > len(real_set):
+            raise EcogenError(f"n: {n} images asked for, but the real set {real} has {len(real_set)}")
         real_images, fake_images = _limit(real_set, n, seed), _limit(fake_set, n, seed)
         parts = {"extractor": ext.name, "weights": ext.key, "source": source_fingerprint(real), "n": len(real_images),
                  "seed": seed}

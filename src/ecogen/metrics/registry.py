@@ -39,3 +39,4 @@ def _pr(real: Features, fake: Features) -> dict[str, float]:
 
 
 DEFAULT_METRICS = ("fid", "kid", "is", "pr")
+NEEDS_PROBS = frozenset({"is"})  # metrics that need a classifier head, not only features

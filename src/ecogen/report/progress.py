@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 
 
@@ -12,5 +13,6 @@ def make_progress(enabled: bool = True) -> Progress:
         MofNCompleteColumn(),
         TimeRemainingColumn(),
         TextColumn("{task.fields[info]}"),
+        console=Console(stderr=True),  # stdout is kept for results (--json must parse)
         disable=not enabled,
     )

@@ -70,10 +70,13 @@ def eval_table(result: EvalResult, title: str) -> Table:
                       f"{result.noise.get(name, float('nan')):.4g}")
     for name, value in result.extra.items():
         table.add_row(name, f"{value:.4g}", "-", "-")
+    for name, reason in result.unavailable.items():
+        table.add_row(name, "unavailable", "-", "-")
+        table.add_row("", f"[dim]{reason}[/dim]", "", "")
     energy = result.energy
     if energy:
         kind = "estimated" if energy["estimated"] else "measured"
         table.caption = (f"evaluation: {si(energy['wh'], 'Wh')}, {si(energy['gco2'], 'g')}CO2eq in {energy['seconds']:.1f} s"
                          f" ({kind}); real features {'from cache' if result.real_cached else 'extracted'}; "
-                         f"images fitted by {result.fit_method}")
+                         f"preprocessing: {result.fit_method}")
     return table
