@@ -25,7 +25,7 @@ from ecogen.data import prepare_data
 from ecogen.metrics import load_extractor
 from ecogen.metrics.fid import fid
 from ecogen.metrics.kid import kid
-from ecogen.report import record as records
+from ecogen.energy import record as records
 from ecogen.rundir import RunDir
 
 

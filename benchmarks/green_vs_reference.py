@@ -33,7 +33,7 @@ from ecogen.metrics import evaluate_run  # noqa: E402
 from ecogen.rundir import RunDir  # noqa: E402
 from ecogen.config import TrainConfig, from_dict, load_yaml, merge  # noqa: E402
 from ecogen.recipes import RECIPES  # noqa: E402
-from ecogen.report import record as records  # noqa: E402
+from ecogen.energy import record as records  # noqa: E402
 
 
 # The reference's checks only find its best FID and draw its curve; they are not charged to it.

@@ -8,14 +8,14 @@ import torch
 from ecogen import load, train
 from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge, to_dict
 from ecogen.recipes import RECIPES, recipe_config
-from ecogen.report import record as records
+from ecogen.energy import record as records
 
 from conftest import run_cli, tiny_config
 
 
 @pytest.mark.parametrize("name", RECIPES.names())
 def test_recipe_round_trips_through_config(name, tmp_path):
-    cfg = from_dict(TrainConfig, merge({}, RECIPES.get(name).values))
+    cfg = recipe_config(name)  # the recipe's values, and its name for the record
     (tmp_path / "r.yaml").write_text(dump_yaml(cfg))
     assert from_dict(TrainConfig, load_yaml(tmp_path / "r.yaml")) == cfg
     proc = run_cli("train", "--recipe", name, "--print-config")

@@ -1,4 +1,5 @@
-"""The Python API the CLI calls: train, resume, load, sample."""
+"""The Python API: everything the CLI does is one call here (train, resume, load, sample_to, evaluate,
+evaluate_sets, compose, transform, read_receipt)."""
 
 from __future__ import annotations
 
@@ -8,21 +9,29 @@ from typing import Any
 
 import torch
 
-from ecogen import checkpoint
+from ecogen import checkpoint, transforms
+from ecogen.compose import Spec, load_spec, save_composite, text_spec
+from ecogen.compose import compose as compose_image
+from ecogen.compose.compose import Composite
 from ecogen.atomic import write_json, write_text
 from ecogen.config import EnergyConfig, TrainConfig, dump_yaml, from_dict, merge, to_dict
 from ecogen.data import prepare_data
 from ecogen.device import resolve_device
-from ecogen.errors import CheckpointError, ConfigError, EcogenError
-from ecogen.energy import EnergyTracker
+from ecogen.errors import ConfigError, EcogenError
+from ecogen.energy import metered
 from ecogen.generation import TrainedGenerator
-from ecogen.metrics import EvalResult, evaluate_run
+from ecogen.metrics import DEFAULT_METRICS, EvalResult, evaluate_run
+from ecogen.metrics import evaluate_sets as metrics_evaluate_sets
 from ecogen.models.vae import held_out_elbo
-from ecogen.generation.receipt import read_receipt, receipt_text
-from ecogen.report import record as records
-from ecogen.report.images import save_grid, save_images
+from ecogen.generation.receipt import build_receipt, read_receipt, receipt_text
+from ecogen.energy import record as records
+from ecogen.images import save_grid, save_images
+from ecogen.models.restore import saved_config
+from ecogen.report.plots import QualityPlot
+from ecogen.resolve import check_choices, resolve, resolve_config
 from ecogen.rundir import RunDir
 from ecogen.training import Trainer, TrainResult
+from ecogen.transforms import TransformResult
 
 # What may change when a run is resumed; everything else defines the run and is fixed.
 RESUMABLE = (
@@ -34,14 +43,28 @@ RESUMABLE = (
 
 
 def train(
-    config: TrainConfig | None = None,
+    config: TrainConfig | dict[str, Any] | None = None,
     out: str | Path = "runs/default",
     *,
+    recipe: str | None = None,
+    preset: str | None = None,
+    file: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = True,
 ) -> TrainResult:
-    """Train a new run into ``out``. Everything is validated before anything in ``out`` is touched."""
-    config = config or TrainConfig()
+    """Train a new run into ``out``. Everything is validated before anything in ``out`` is touched.
+
+    ``config`` is a TrainConfig or a dict of options (nested or dotted keys); either way it is layered
+    exactly as ``ecogen train`` layers its options (see ecogen.resolve): on ``recipe`` (or the default
+    recipe for the kind of run), the YAML ``file`` and the ``preset``. A TrainConfig's non-default
+    fields count as the options given.
+    """
+    if isinstance(config, TrainConfig):
+        if recipe or preset or file:
+            raise ConfigError("give either a TrainConfig or recipe/preset/file options, not both")
+        config = resolve_config(config)
+    else:
+        config = resolve(recipe=recipe, file=file, preset=preset, overrides=config)
     run = RunDir(Path(out))
     if run.root.exists() and not run.root.is_dir():
         raise EcogenError(f"output path {run.root} exists and is not a folder")
@@ -62,7 +85,7 @@ def train(
     run.root.mkdir(parents=True, exist_ok=True)
     write_text(run.config, dump_yaml(config))
     write_json(run.split, data.split.to_dict())
-    return trainer.run()
+    return trainer.run([QualityPlot()])
 
 
 def resume(out: str | Path, *, progress: bool = True, **changes: Any) -> TrainResult:
@@ -73,13 +96,11 @@ def resume(out: str | Path, *, progress: bool = True, **changes: Any) -> TrainRe
     fixed = sorted(set(_dotted(changes)) - set(RESUMABLE))
     if fixed:
         raise ConfigError(f"cannot change {', '.join(fixed)} when resuming (only {', '.join(RESUMABLE)} may change)")
-    try:
-        saved = from_dict(TrainConfig, ckpt.meta.get("config"), root="checkpoint.config")
-    except ConfigError as err:
-        raise CheckpointError(f"{ckpt.path}: {err}") from None
+    saved = saved_config(ckpt)
     if "epochs" in changes and "steps" not in changes:
         changes["steps"] = None  # a new epoch target replaces an earlier step target
     config = from_dict(TrainConfig, merge(to_dict(saved), changes))
+    check_choices(config)
     data = prepare_data(config.data, split=run.read_split())
     previous = records.read(run.record) if run.record.exists() else None
     trainer = Trainer(config, run, data, resolve_device(config.device), progress=progress, previous=previous)
@@ -87,13 +108,13 @@ def resume(out: str | Path, *, progress: bool = True, **changes: Any) -> TrainRe
     if trainer.step >= trainer.total_steps:
         return TrainResult(run.root, trainer.step, trainer.total_steps, "already_done", 0.0, record=previous)
     write_text(run.config, dump_yaml(config))
-    return trainer.run()
+    return trainer.run([QualityPlot()])
 
 
 def evaluate(
     run: str | Path,
     *,
-    metrics: str = "fid,kid,is,pr",
+    metrics: str = DEFAULT_METRICS,
     n: int = 1000,
     extractor: str = "mnist",
     seed: int = 0,
@@ -109,13 +130,16 @@ def evaluate(
     rundir = RunDir(Path(run))
     generator = load(run, device=device, checkpoint=checkpoint)
     data = prepare_data(generator.config.data, split=rundir.read_split())
-    with EnergyTracker.from_config(generator.config.energy, generator.device) as tracker:
+    with metered(generator.config.energy, generator.device) as tracker:
         result = evaluate_run(generator, data, metrics=metrics, n=n, extractor=extractor, seed=seed,
                               progress=progress, tracker=tracker, precision=precision)
         if generator.family == "vae":
             with tracker.phase("eval"):
-                held = torch.from_numpy(data.holdout.images)
-                result = replace(result, extra=held_out_elbo(generator.modules, held, generator.config.model.recon, seed))
+                held = data.holdout
+                labels = torch.from_numpy(held.labels) if generator.classes and held.labels is not None else None
+                elbo = held_out_elbo(generator.modules, torch.from_numpy(held.images), generator.config.model.recon,
+                                     seed, labels=labels)  # a conditional VAE encodes with the class
+                result = replace(result, extra=elbo)
     if rundir.record.exists():
         records.add_phase(rundir.record, "eval", tracker.report())
     return result
@@ -195,32 +219,84 @@ def sample_to(
             raise EcogenError("--grid-by-class needs a conditional model and a .png grid as --out")
         k, per_class = len(generator.classes), n
         classes, n, nrow = [c for c in range(k) for _ in range(per_class)], k * per_class, per_class
-    with EnergyTracker.from_config(energy, generator.device) as tracker:
+    with metered(energy, generator.device) as tracker:
         with tracker.phase("sample"):
             images = generator.sample(n, seed=seed, batch_size=batch_size, classes=classes)
         tracker.add_flops("sample", flops * n)
     report = tracker.report()
     share = 1 if grid else n
-    receipt = {
-        "model_sha256": generator.model_hash,
-        "step": generator.step,
-        "seed": seed,
-        "classes": sorted({generator.classes[c] if isinstance(c, int) else str(c) for c in classes}) if classes else None,
-        "images": n if grid else 1,  # how many images this file holds and the numbers cover
-        "energy_wh": report.wh() / share,
-        "gco2": report.gco2() / share,
-        "flops": flops * n // share,
-        "sensors": [s["name"] for s in report.sensors],
-        "estimated": report.estimated,
-        "carbon_g_per_kwh": report.carbon.g_per_kwh,
-        "pue": report.carbon.pue,
-        "precision": generator.precision,
-        "created": records.now(),
-    }
+    receipt = build_receipt(
+        report, share,
+        model_sha256=generator.model_hash,
+        step=generator.step,
+        seed=seed,
+        classes=sorted({generator.classes[c] if isinstance(c, int) else str(c) for c in classes}) if classes else None,
+        images=n if grid else 1,  # how many images this file holds and the numbers cover
+        flops=flops * n // share,
+        precision=generator.precision,
+    )
     text = receipt_text(receipt)
     paths = [save_grid(images, out, nrow=nrow, text=text)] if grid else save_images(images, out, text=text)
     return SampleResult(paths, n, report.wh(), report.gco2(), flops, report.total.seconds, report.estimated,
                         [s["name"] for s in report.sensors])
 
 
-__all__ = ["RESUMABLE", "SampleResult", "evaluate", "load", "read_receipt", "resume", "sample_to", "train"]
+@dataclass(frozen=True)
+class ComposeResult:
+    path: Path
+    composite: Composite
+    elements: int
+
+
+def compose(out: str | Path, *, spec: str | Path | Spec | None = None, text: str | None = None,
+            model: str | Path | None = None, seed: int = 0, device: str = "auto",
+            overwrite: bool = False) -> ComposeResult:
+    """One image from a spec (a file or a Spec) or from ``text`` (a row of generated classes), metered;
+    the PNG carries a receipt with each element's energy. ``model`` overrides the spec's model."""
+    out = Path(out)
+    if (spec is None) == (text is None):
+        raise EcogenError("give a spec or a text")
+    if out.exists() and not overwrite:
+        raise EcogenError(f"{out} already exists; pass --overwrite to replace it")
+    parsed = spec if isinstance(spec, Spec) or spec is None else load_spec(spec)
+    run = model or (parsed.model if parsed is not None and parsed.model else None)
+    generator = load(run, device=device) if run else None
+    if text is not None:
+        if generator is None:
+            raise EcogenError("--text needs --model RUN (a conditional model)")
+        parsed = text_spec(text, generator, seed)
+    result = compose_image(parsed, generator)
+    receipt = build_receipt(result.report, 1, composite=len(parsed.elements), element_wh=result.element_wh,
+                            model_sha256=generator.model_hash if generator else None)
+    path = save_composite(result, out, receipt_text(receipt))
+    return ComposeResult(path, result, len(parsed.elements))
+
+
+def transform(kind: str, out: str | Path, *, run: str | Path | None = None, inputs: str | Path | None = None,
+              device: str = "auto", checkpoint: str | int = "latest", **options: Any) -> TransformResult:
+    """``reconstruct``, ``denoise``, ``inpaint`` (``mask=`` or ``box=``), ``interpolate`` (``start``/``end``
+    or ``seeds``) with a run's model; ``corrupt`` (``noise=``) needs none. Every output carries a receipt."""
+    if kind == "corrupt":
+        if inputs is None:
+            raise EcogenError("corrupt needs inputs")
+        return transforms.corrupt_files(inputs, out, options.pop("noise", "gaussian:0.3"), **options)
+    if run is None:
+        raise EcogenError(f"{kind} needs a trained run")
+    generator = load(run, device=device, checkpoint=checkpoint)
+    if kind == "interpolate":
+        return transforms.interpolate_files(generator, out, **options)
+    if inputs is None:
+        raise EcogenError(f"{kind} needs inputs (an image or a folder)")
+    return transforms.apply(generator, kind, inputs, out, **options)
+
+
+def evaluate_sets(real: str, fake: str, *, metrics: str = DEFAULT_METRICS, extractor: str = "mnist",
+                  n: int | None = None, seed: int = 0, device: str = "auto", progress: bool = True,
+                  precision: str = "fp32") -> EvalResult:
+    """Two image sources (``folder:PATH``, ``npz:PATH``, ``mnist``...) compared directly, metered."""
+    return metrics_evaluate_sets(real, fake, metrics=metrics, extractor=extractor, n=n, seed=seed,
+                                 device=resolve_device(device), progress=progress, precision=precision)
+
+
+__all__ = ["RESUMABLE", "ComposeResult", "SampleResult", "compose", "evaluate", "evaluate_sets", "load",
+           "read_receipt", "resume", "sample_to", "train", "transform"]

@@ -8,11 +8,11 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from ecogen import api, transforms
+from ecogen import api
 from ecogen.errors import EcogenError
 from ecogen.report.tables import si
 
-console = Console()
+console = Console()  # results; errors go to stderr
 
 transform_app = typer.Typer(help="Change existing images with a trained model.", no_args_is_help=True)
 def _report_transform(result) -> None:
@@ -33,8 +33,8 @@ def _transform_command(kind: str, doc: str):
         device: str = typer.Option("auto"),
         overwrite: bool = typer.Option(False, help="Replace existing outputs (inputs are never overwritten)."),
     ) -> None:
-        generator = api.load(run, device=device)
-        _report_transform(transforms.apply(generator, kind, input, out, steps=steps, seed=seed, overwrite=overwrite))
+        _report_transform(api.transform(kind, out, run=run, inputs=input, device=device, steps=steps, seed=seed,
+                                        overwrite=overwrite))
 
     command.__doc__ = doc
     transform_app.command(kind)(command)
@@ -57,9 +57,8 @@ def transform_inpaint(
     overwrite: bool = typer.Option(False),
 ) -> None:
     """Fill missing pixels; the known pixels are kept exactly."""
-    generator = api.load(run, device=device)
-    _report_transform(transforms.apply(generator, "inpaint", input, out, mask=mask, box=box, steps=steps, seed=seed,
-                                       overwrite=overwrite))
+    _report_transform(api.transform("inpaint", out, run=run, inputs=input, device=device, mask=mask, box=box,
+                                    steps=steps, seed=seed, overwrite=overwrite))
 
 
 @transform_app.command("interpolate")
@@ -84,10 +83,9 @@ def transform_interpolate(
         except ValueError:
             raise EcogenError(f"--seeds must be two integers A,B (got {seeds!r})") from None
         pair = (a, b)
-    generator = api.load(run, device=device)
-    _report_transform(transforms.interpolate_files(generator, out, start=start, end=end, seeds=pair, steps=steps,
-                                                   path=path, inversion_steps=inversion_steps, seed=seed,
-                                                   overwrite=overwrite))
+    _report_transform(api.transform("interpolate", out, run=run, device=device, start=start, end=end, seeds=pair,
+                                    steps=steps, path=path, inversion_steps=inversion_steps, seed=seed,
+                                    overwrite=overwrite))
 
 
 @transform_app.command("corrupt")
@@ -100,4 +98,5 @@ def transform_corrupt(
     overwrite: bool = typer.Option(False),
 ) -> None:
     """Make noisy test inputs for denoising."""
-    _report_transform(transforms.corrupt_files(input, out, noise, seed=seed, size=size, overwrite=overwrite))
+    _report_transform(api.transform("corrupt", out, inputs=input, noise=noise, seed=seed, size=size,
+                                    overwrite=overwrite))

@@ -108,6 +108,7 @@ class TrainConfig:
     channels_last: bool = False
     ema_decay: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None  # EMA of the generator's weights, used to sample
     augment: str = "none"  # GAN: DiffAugment policy for D's inputs, e.g. "translation,cutout" (see training/augment.py)
+    recipe: str | None = None  # the recipe this config was layered on (see ecogen.resolve), for the record
 
 
 C = TypeVar("C")

@@ -95,4 +95,4 @@ def default_recipe(values: dict[str, Any]) -> str | None:
 
 def recipe_config(name: str, overrides: dict[str, Any] | None = None) -> TrainConfig:
     """A recipe's config with ``overrides`` (nested or dotted keys) on top: the API's ``--recipe``."""
-    return from_dict(TrainConfig, merge(RECIPES.get(name).values, overrides or {}))
+    return from_dict(TrainConfig, {**merge(RECIPES.get(name).values, overrides or {}), "recipe": name})

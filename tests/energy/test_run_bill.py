@@ -8,7 +8,7 @@ from PIL import Image
 from ecogen import checkpoint, load, resume, sample_to, train
 from ecogen.api import read_receipt
 from ecogen.errors import EcogenError
-from ecogen.report import record as records
+from ecogen.energy import record as records
 
 from conftest import run_cli, tiny_config
 

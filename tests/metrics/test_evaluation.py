@@ -7,7 +7,7 @@ import pytest
 from ecogen import load, train
 from ecogen.api import evaluate
 from ecogen.metrics.cache import cache_dir
-from ecogen.report import record as records
+from ecogen.energy import record as records
 
 from conftest import run_cli, tiny_config
 

@@ -8,7 +8,7 @@ from ecogen.api import evaluate
 from ecogen.models import build_model
 from ecogen.config import ModelConfig
 from ecogen.models.vae import kl_divergence, negative_elbo, reconstruction
-from ecogen.report import record as records
+from ecogen.energy import record as records
 from ecogen.training.vae import VaeFamily
 
 from conftest import tiny_config

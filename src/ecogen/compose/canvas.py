@@ -12,9 +12,8 @@ from scipy import ndimage
 from ecogen.compose.elements import read_unit_image
 from ecogen.compose.spec import Canvas, Element
 from ecogen.errors import EcogenError
-from ecogen.registry import Registry
+from ecogen.compose.registries import ALPHAS
 
-ALPHAS: Registry = Registry("blend")
 
 
 @ALPHAS.register("intensity")

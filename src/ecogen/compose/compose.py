@@ -10,8 +10,7 @@ import numpy as np
 from ecogen.compose.canvas import background, place
 from ecogen.compose.elements import ELEMENT_SOURCES
 from ecogen.compose.spec import Element, Spec
-from ecogen.config import EnergyConfig
-from ecogen.energy import EnergyTracker
+from ecogen.energy import EnergyReport, metered
 from ecogen.errors import EcogenError
 from ecogen.generation import TrainedGenerator
 
@@ -23,6 +22,7 @@ class Composite:
     total_wh: float  # elements + compositing
     gco2: float
     estimated: bool
+    report: EnergyReport  # the whole bill, for the receipt
 
 
 def compose(spec: Spec, generator: TrainedGenerator | None = None) -> Composite:
@@ -30,8 +30,7 @@ def compose(spec: Spec, generator: TrainedGenerator | None = None) -> Composite:
         raise EcogenError("this spec has generated elements: give a model (--model RUN or 'model:' in the spec)")
     images = {}
     channels = 3 if isinstance(spec.canvas.background, list) else (generator.config.data.channels if generator else 1)
-    energy = generator.config.energy if generator else EnergyConfig()
-    with EnergyTracker.from_config(energy, generator.device if generator else "cpu") as tracker:
+    with metered(generator.config.energy if generator else None, generator.device if generator else "cpu") as tracker:
         for i, element in enumerate(spec.elements):
             with tracker.phase(f"element_{i}"):
                 images[i] = ELEMENT_SOURCES.get(element.source)(element, generator)
@@ -42,7 +41,7 @@ def compose(spec: Spec, generator: TrainedGenerator | None = None) -> Composite:
                 place(canvas, images[i], element)
     report = tracker.report()
     element_wh = [report.wh(f"element_{i}") for i in range(len(spec.elements))]
-    return Composite(canvas, element_wh, report.wh(), report.gco2(), report.estimated)
+    return Composite(canvas, element_wh, report.wh(), report.gco2(), report.estimated, report)
 
 
 def text_spec(text: str, generator: TrainedGenerator, seed: int = 0) -> Spec:
@@ -57,7 +56,7 @@ def text_spec(text: str, generator: TrainedGenerator, seed: int = 0) -> Spec:
 
 
 def save_composite(composite: Composite, out: str | Path, text: dict[str, str] | None = None) -> Path:
-    from ecogen.report.images import save_png
+    from ecogen.images import save_png
 
     pixels = (composite.image * 255).round().astype(np.uint8)
     return save_png(pixels, Path(out), text)

@@ -13,11 +13,10 @@ from ecogen.compose.latent_mix import latent_mix
 from ecogen.compose.spec import Element
 from ecogen.errors import DataError, EcogenError
 from ecogen.generation import TrainedGenerator
-from ecogen.registry import Registry
+from ecogen.compose.registries import ELEMENT_SOURCES
 from ecogen.transforms.ops import slerp
 
 ElementSource = Callable[[Element, TrainedGenerator | None], np.ndarray]
-ELEMENT_SOURCES: Registry[ElementSource] = Registry("element source")
 
 
 def _hwc(images: torch.Tensor) -> np.ndarray:

@@ -11,15 +11,23 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecogen import atomic
+from ecogen.compose.registries import ALPHAS, ELEMENT_SOURCES
 from ecogen.errors import ConfigError
+from ecogen.registry import Registry
 
 _STRICT = ConfigDict(extra="forbid", populate_by_name=True)
+
+
+def _registered(registry: Registry, name: str) -> str:
+    """Checked against the registry, so a new source or blend is valid once registered."""
+    if name not in registry:
+        raise ValueError(f"unknown {registry.kind} {name!r}; choose from: {', '.join(registry.names())}")
+    return name
 
 
 class Canvas(BaseModel):
@@ -31,7 +39,7 @@ class Canvas(BaseModel):
 
 class Element(BaseModel):
     model_config = _STRICT
-    source: Literal["class", "seed", "image", "interpolate", "mix"]
+    source: str  # a registered element source (compose/elements.py)
     cls: str | None = Field(None, alias="class")  # class, or with seed/interpolate/mix on a conditional model
     seed: int = 0
     path: str | None = None  # image
@@ -43,10 +51,20 @@ class Element(BaseModel):
     y: float
     scale: float = Field(1.0, gt=0.0, le=64.0)
     rotation: float = 0.0  # degrees, counter-clockwise
-    blend: Literal["intensity", "mask", "feather", "over"] = "intensity"
+    blend: str = "intensity"  # a registered blend (compose/canvas.py)
     mask: str | None = None
     feather: int = Field(4, ge=0)
     opacity: float = Field(1.0, ge=0.0, le=1.0)
+
+    @field_validator("source")
+    @classmethod
+    def _known_source(cls, value: str) -> str:
+        return _registered(ELEMENT_SOURCES, value)
+
+    @field_validator("blend")
+    @classmethod
+    def _known_blend(cls, value: str) -> str:
+        return _registered(ALPHAS, value)
 
     @model_validator(mode="after")
     def _needs(self) -> Element:

@@ -3,7 +3,7 @@
 from ecogen.energy.carbon import grid_table, resolve_intensity
 from ecogen.energy.flops import count_flops
 from ecogen.energy.sensors import SENSORS, SensorUnavailable
-from ecogen.energy.tracker import EnergyReport, EnergyTracker, PhaseTotals
+from ecogen.energy.tracker import EnergyReport, EnergyTracker, PhaseTotals, metered
 from ecogen.energy.units import CarbonIntensity, Emissions, Energy
 
 __all__ = [
@@ -17,5 +17,6 @@ __all__ = [
     "SensorUnavailable",
     "count_flops",
     "grid_table",
+    "metered",
     "resolve_intensity",
 ]

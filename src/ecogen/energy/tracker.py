@@ -185,3 +185,9 @@ class EnergyTracker:
         ]
         phases = {k: PhaseTotals(v.seconds, v.joules, v.flops) for k, v in self.phases.items()}
         return EnergyReport(phases, sensors, self.carbon, list(self.notices))
+
+
+def metered(config: EnergyConfig | None, device: str | torch.device = "cpu") -> EnergyTracker:
+    """The one way ecogen meters work: a run's energy settings (or the defaults) on the device that does
+    the work, so GPU energy is counted when the work runs on a GPU."""
+    return EnergyTracker.from_config(config or EnergyConfig(), device)

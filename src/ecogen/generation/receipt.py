@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +12,21 @@ from PIL import Image, UnidentifiedImageError
 from ecogen.errors import EcogenError
 
 KEY = "ecogen:receipt"
+
+
+def build_receipt(report: Any, share: int = 1, **fields: Any) -> dict[str, Any]:
+    """What one output file cost: the metered ``report`` divided over the ``share`` files it made, with
+    how it was measured; ``fields`` say what the file is (model hash, seed, transform, ...)."""
+    return {
+        **fields,
+        "energy_wh": report.wh() / share,
+        "gco2": report.gco2() / share,
+        "sensors": [s["name"] for s in report.sensors],
+        "estimated": report.estimated,
+        "carbon_g_per_kwh": report.carbon.g_per_kwh,
+        "pue": report.carbon.pue,
+        "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def receipt_text(receipt: dict[str, Any]) -> dict[str, str]:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -10,12 +9,13 @@ import torch
 from torch import nn
 
 from ecogen import checkpoint
-from ecogen.config import TrainConfig, from_dict
+from ecogen.config import TrainConfig
 from ecogen.device import resolve_device
 from ecogen.energy.flops import count_flops
 from ecogen.training.precision import autocast, resolve_precision
-from ecogen.errors import CheckpointError, ConfigError, EcogenError
-from ecogen.models import MODELS, build_model
+from ecogen.errors import ConfigError, EcogenError
+from ecogen.models import MODELS
+from ecogen.models.restore import rebuild, sampling_module
 from ecogen.rundir import RunDir
 
 
@@ -38,20 +38,9 @@ class TrainedGenerator:
         run = RunDir(Path(path))
         run.require_run()
         ckpt = checkpoint.select(run.root, which)
-        try:
-            config = from_dict(TrainConfig, ckpt.meta.get("config"), root="checkpoint.config")
-        except ConfigError as err:
-            raise CheckpointError(f"{ckpt.path}: {err}") from None
-        spec = MODELS.get(config.model.name)
-        modules = build_model(config.model, config.data.image_size, config.data.channels or 1)
-        if any(k.startswith("model.ema.") for k in ckpt.tensors):  # trained with --ema-decay: sample from it
-            modules["ema"] = copy.deepcopy(modules[spec.sampler])
-        for name, module in modules.items():
-            checkpoint.restore_module(module, ckpt.module_state(name), ckpt.path)
         torch_device = resolve_device(device)
-        modules = modules.to(torch_device).eval()
-        sampler = modules["ema"] if "ema" in modules else modules[spec.sampler]
-        return cls(modules, sampler, config, ckpt.step, ckpt.meta["sha256"], torch_device)
+        config, modules = rebuild(ckpt, torch_device)
+        return cls(modules, sampling_module(modules, config), config, ckpt.step, ckpt.meta["sha256"], torch_device)
 
     @property
     def family(self) -> str:

@@ -17,12 +17,12 @@ import torch
 
 from ecogen.data import ImageSet, load_source
 from ecogen.data.dataset import PreparedData
-from ecogen.energy import EnergyTracker
+from ecogen.energy import EnergyTracker, metered
 from ecogen.errors import EcogenError
 from ecogen.metrics.cache import cached, source_fingerprint
 from ecogen.metrics.extractors import FIT_METHOD, Extractor, Features, load_extractor
-from ecogen.metrics.registry import METRICS, NEEDS_PROBS
-from ecogen.report.progress import make_progress
+from ecogen.metrics.registry import DEFAULT_METRICS, METRICS, NEEDS_PROBS
+from ecogen.progress import make_progress
 
 
 @dataclass(frozen=True)
@@ -136,15 +136,15 @@ def extract(ext: Extractor, images: torch.Tensor, device: torch.device, progress
         return ext.extract(images, device=device, progress=lambda n: bar.advance(task, n))
 
 
-def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] = "fid,kid,is,pr", n: int = 1000,
+def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] = DEFAULT_METRICS, n: int = 1000,
                  extractor: str = "mnist", seed: int = 0, progress: bool = True,
                  tracker: EnergyTracker | None = None, precision: str = "fp32") -> EvalResult:
     """Generated images from ``generator`` vs the run's held-out split, with reference points."""
     names = parse_metrics(metrics)
     if n < 2:
         raise EcogenError(f"n: evaluation needs at least 2 generated images (got {n})")
-    if tracker is None:  # meter it ourselves
-        with EnergyTracker("auto") as own:
+    if tracker is None:  # meter it ourselves, on the device that does the work
+        with metered(None, generator.device) as own:
             return evaluate_run(generator, data, metrics=names, n=n, extractor=extractor, seed=seed,
                                 progress=progress, tracker=own, precision=precision)
     with tracker.phase("eval"):
@@ -153,7 +153,7 @@ def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] 
     return _with_energy(result, tracker)
 
 
-def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = "fid,kid,is,pr", extractor: str = "mnist",
+def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = DEFAULT_METRICS, extractor: str = "mnist",
                   n: int | None = None, seed: int = 0, device: torch.device | None = None,
                   progress: bool = True, precision: str = "fp32") -> EvalResult:
     """Two image sources (``folder:PATH``, ``npz:PATH``, ``mnist``...) compared directly.
@@ -162,7 +162,7 @@ def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = "fid,k
     """
     names = parse_metrics(metrics)
     device = device or torch.device("cpu")
-    with EnergyTracker("auto") as tracker, tracker.phase("eval"):
+    with metered(None, device) as tracker, tracker.phase("eval"):
         ext = load_extractor(extractor, precision)
         real_set, fake_set = load_source(real, 0), load_source(fake, 0)  # native sizes; the extractor fits them
         if n is not None and n > len(real_set):

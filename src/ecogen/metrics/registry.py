@@ -38,5 +38,5 @@ def _pr(real: Features, fake: Features) -> dict[str, float]:
     return {"precision": precision, "recall": recall}
 
 
-DEFAULT_METRICS = ("fid", "kid", "is", "pr")
+DEFAULT_METRICS = "fid,kid,is,pr"  # what an evaluation computes unless told otherwise
 NEEDS_PROBS = frozenset({"is"})  # metrics that need a classifier head, not only features

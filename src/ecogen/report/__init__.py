@@ -1,1 +1,2 @@
-"""Outputs a person looks at: image grids and files, later run reports and plots."""
+"""Outputs a person reads: tables and plots. The top layer: it may import any other, none imports it
+except the API and the CLI."""

@@ -1,14 +1,19 @@
-"""Plots people would rather look at than read (matplotlib, headless Agg backend)."""
+"""Plots people would rather look at than read.
+
+Figures are made with matplotlib's object API (``Figure`` drawn by the Agg canvas), not pyplot: no
+backend is switched and no global figure state is touched, so importing ecogen changes nothing.
+"""
 
 from __future__ import annotations
 
 import json
 from pathlib import Path
 
-import matplotlib
+from typing import Any
 
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt  # noqa: E402
+from matplotlib.figure import Figure
+
+from ecogen.training.callbacks import Hooks
 
 
 def read_jsonl(path: Path) -> list[dict]:
@@ -22,7 +27,8 @@ def quality_vs_energy(evals: list[dict], out: Path, title: str = "") -> Path | N
     metrics = [k for k in ("fid", "kid", "precision", "recall", "is") if any(k in e for e in evals)]
     if not evals or not metrics:
         return None
-    fig, axes = plt.subplots(1, len(metrics), figsize=(4 * len(metrics), 3.2), squeeze=False)
+    fig = Figure(figsize=(4 * len(metrics), 3.2))
+    axes = fig.subplots(1, len(metrics), squeeze=False)
     for ax, name in zip(axes[0], metrics):
         points = [(e["wh"], e[name]) for e in evals if name in e]
         ax.plot([p[0] for p in points], [p[1] for p in points], marker="o")
@@ -35,6 +41,15 @@ def quality_vs_energy(evals: list[dict], out: Path, title: str = "") -> Path | N
     fig.suptitle(title or "quality vs energy")
     fig.tight_layout()
     out.parent.mkdir(parents=True, exist_ok=True)
-    fig.savefig(out, dpi=110)
-    plt.close(fig)
+    fig.savefig(out, dpi=110)  # a bare Figure renders with Agg; nothing to close
     return out
+
+
+class QualityPlot(Hooks):
+    """At the end of training: the run's quality-vs-energy plot from its eval.jsonl."""
+
+    writes = True
+
+    def at_end(self, trainer: Any, stop_reason: str) -> None:
+        run = trainer.run_dir
+        quality_vs_energy(read_jsonl(run.evals), run.quality_plot, str(run.root))

@@ -5,7 +5,7 @@ from __future__ import annotations
 from rich.table import Table
 
 from ecogen.metrics.evaluate import EvalResult
-from ecogen.report.record import RunRecord
+from ecogen.energy.record import RunRecord
 
 
 _PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))

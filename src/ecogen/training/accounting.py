@@ -5,8 +5,8 @@ from __future__ import annotations
 from ecogen.config import EnergyConfig
 from ecogen.energy.calibrate import cached_peak
 from ecogen.energy.machine import describe_machine
-from ecogen.energy.tracker import EnergyTracker
-from ecogen.report import record as records
+from ecogen.energy.tracker import metered
+from ecogen.energy import record as records
 from ecogen.rundir import RunDir
 
 import torch
@@ -16,7 +16,7 @@ class RunAccount:
     """Owns the EnergyTracker of one training session and turns it into run.json."""
 
     def __init__(self, config: EnergyConfig, run: RunDir, device: torch.device, previous: records.RunRecord | None) -> None:
-        self.tracker = EnergyTracker.from_config(config, device)
+        self.tracker = metered(config, device)
         self.config, self.run, self.device, self.previous = config, run, device, previous
         self.peak = cached_peak(device)
         self.machine = describe_machine(device)

@@ -3,14 +3,33 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Protocol
 
+import torch
 from torch import nn
 
 from ecogen.config import TrainConfig
 from ecogen.registry import Registry
 from ecogen.training.gan import GanFamily
+from ecogen.training.phases import PhaseMeter
 from ecogen.training.vae import VaeFamily
 
-FAMILIES: Registry[Callable[[nn.ModuleDict, TrainConfig], object]] = Registry("training family")
+Batch = Callable[[], tuple[torch.Tensor, torch.Tensor | None]]  # the next real images (and labels)
+
+
+class Family(Protocol):
+    """What the loop needs from a family; the family owns the step's math and its optimizers."""
+
+    optimizers: dict[str, torch.optim.Optimizer]  # by name, saved and restored with checkpoints
+    batches_per_step: int  # real batches one step consumes
+
+    def step(self, next_real: Batch, rng: torch.Generator, meter: PhaseMeter, step: int) -> dict[str, torch.Tensor]:
+        """One optimisation step, each phase inside ``meter.phase(...)``; returns its losses."""
+
+    def flop_counts(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, int]:
+        """FLOPs per phase of one step, and of one generated image (``image``)."""
+
+
+FAMILIES: Registry[Callable[[nn.ModuleDict, TrainConfig], Family]] = Registry("training family")
 FAMILIES.add("gan", GanFamily)
 FAMILIES.add("vae", VaeFamily)

@@ -1,17 +1,16 @@
-"""The training loop: schedule, data feeding, logging, grids, checkpoints and the bill, for every family.
+"""The training loop: it steps, for every family; what happens around steps is callbacks.
 
-The family (see families.py) owns what one step does; this file owns when things happen. Every phase
-runs inside ``tracker.phase(...)``, so the run's energy is split by phase where the loop already
-separates them.
+The family (see families.py) owns what one step does; ``Trainer.run`` steps and calls the callbacks
+(callbacks.py: stops, logs, grids, quality checks, checkpoints). Every phase runs inside
+``tracker.phase(...)``, so the run's energy is split by phase where the loop already separates them.
 """
 
 from __future__ import annotations
 
-import copy
 import json
 import math
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -20,16 +19,17 @@ import torch
 from ecogen import checkpoint
 from ecogen.config import TrainConfig, to_dict
 from ecogen.data import BatchStream, PreparedData
-from ecogen.models import MODELS, build_model
+from ecogen.models import MODELS
+from ecogen.models.restore import build_modules, restore_modules, sampling_module
 from ecogen.models.dcgan import num_classes
-from ecogen.report import record as records
-from ecogen.report.images import save_grid
+from ecogen.energy import record as records
+from ecogen.images import save_grid
 from ecogen.metrics.evaluate import Evaluator, parse_metrics
 from ecogen.metrics.extractors import EXTRACTORS
-from ecogen.report.plots import quality_vs_energy, read_jsonl
-from ecogen.report.progress import make_progress
+from ecogen.progress import make_progress
 from ecogen.rundir import RunDir
 from ecogen.training.accounting import RunAccount
+from ecogen.training.callbacks import Callback, default_callbacks
 from ecogen.training.families import FAMILIES
 from ecogen.training.interrupt import GracefulStop
 from ecogen.training.precision import autocast, resolve_precision
@@ -70,9 +70,9 @@ class Trainer:
         self.config, self.run_dir, self.device = config, run, device
         self.spec = MODELS.get(config.model.name)
         channels = data.config.channels or 1
-        self.modules = build_model(config.model, config.data.image_size, channels, config.seed).to(device)
-        if config.ema_decay is not None:  # saved and restored with the other modules
-            self.modules["ema"] = copy.deepcopy(self.modules[self.spec.sampler]).requires_grad_(False)
+        # the EMA copy, if any, is saved and restored with the other modules
+        self.modules = build_modules(replace(config, data=replace(config.data, channels=channels)),
+                                     with_ema=config.ema_decay is not None).to(device)
         self.family = FAMILIES.get(self.spec.family)(self.modules, config)
         self.precision = resolve_precision(config.precision, device)
         self.target = QualityTarget.from_config(config)
@@ -96,9 +96,14 @@ class Trainer:
             parse_metrics(config.eval_metrics)
             EXTRACTORS.get(config.eval_extractor.partition(":")[0])
         self.progress = progress
+        self.writer = True  # this process writes files (checkpoints, logs, grids, run.json)
         self.step = 0
         self.elapsed_before = 0.0  # training seconds of earlier sessions of this run
-        self._session_start = time.perf_counter()
+        self.session_start = time.perf_counter()
+        self.flops_per_step = 0
+        self.last_metrics: dict[str, torch.Tensor] = {}  # the last step's losses (tensors: no sync per step)
+        self.last_line: dict[str, Any] = {}  # the last log line
+        self.status: dict[str, str] = {}  # what the progress bar shows, by callback
 
     @property
     def total_steps(self) -> int:
@@ -115,11 +120,10 @@ class Trainer:
     @property
     def elapsed(self) -> float:
         """Training seconds over all sessions of this run."""
-        return self.elapsed_before + time.perf_counter() - self._session_start
+        return self.elapsed_before + time.perf_counter() - self.session_start
 
     def restore(self, ckpt: checkpoint.Checkpoint) -> None:
-        for name, module in self.modules.items():
-            checkpoint.restore_module(module, ckpt.module_state(name), ckpt.path)
+        restore_modules(self.modules, ckpt)
         for name, optimizer in self.family.optimizers.items():
             checkpoint.restore_optimizer(optimizer, name, ckpt)
         self.noise_gen.set_state(ckpt.tensors["rng.noise"])
@@ -146,7 +150,7 @@ class Trainer:
     @property
     def sampler(self) -> torch.nn.Module:
         """The module that makes images: the EMA copy when there is one."""
-        return self.modules["ema"] if "ema" in self.modules else self.modules[self.spec.sampler]
+        return sampling_module(self.modules, self.config)
 
     @torch.no_grad()
     def update_ema(self) -> None:
@@ -164,21 +168,19 @@ class Trainer:
         k = self.num_classes
         return save_grid(images, self.run_dir.samples / name, nrow=k if 0 < k <= 16 else 8)
 
-    def _log(self, sums: dict[str, torch.Tensor], count: int, images_per_s: float) -> dict[str, Any]:
+    def log_line(self, sums: dict[str, torch.Tensor], count: int, steps_per_s: float) -> dict[str, Any]:
+        """One log.jsonl line: mean losses since the last line, throughput, energy so far."""
         wh, gco2, _ = self.account.totals()
-        record = {k: round(float(v) / count, 6) for k, v in sums.items()}
-        line = {
+        images_per_s = steps_per_s * self.config.batch_size * self.family.batches_per_step
+        return {
             "step": self.step,
             "epoch": round(self.epoch, 4),
-            **record,
+            **{k: round(float(v) / count, 6) for k, v in sums.items()},
             "images_per_s": round(images_per_s, 2),
             "seconds": round(self.elapsed, 3),
             "wh": round(wh, 6),
             "gco2": round(gco2, 6),
         }
-        with open(self.run_dir.log, "a") as handle:
-            handle.write(json.dumps(line) + "\n")
-        return line
 
     def evaluate(self) -> dict[str, Any]:
         """Quality check on fixed latents (own RNG, eval mode: training state is untouched); logs eval.jsonl."""
@@ -208,15 +210,17 @@ class Trainer:
             handle.write(json.dumps(line) + "\n")
         return line
 
-    def _info(self, line: dict[str, Any], flops_per_step: int, steps_per_s: float) -> str:
+    def describe(self, line: dict[str, Any], steps_per_s: float) -> str:
+        """The progress bar's text: losses, throughput, FLOP/s (and share of peak) and Wh so far."""
         info = "  ".join(f"{k} {line[k]:.3f}" for k in ("loss_d", "loss_g", "loss", "kl") if k in line)
-        rate = flops_per_step * steps_per_s
+        rate = self.flops_per_step * steps_per_s
         util = f" ({rate / self.account.peak:.0%} of peak)" if self.account.peak else ""
         return f"{info}  {line['images_per_s']:,.0f} img/s  {rate / 1e9:.1f} GFLOP/s{util}  {line['wh']:.3f} Wh"
 
-    def run(self) -> TrainResult:
+    def run(self, callbacks: list[Callback] | None = None) -> TrainResult:
+        """Step to the configured end; ``callbacks`` come after the default schedule's."""
         cfg, total, tracker = self.config, self.total_steps, self.account.tracker
-        self._session_start = time.perf_counter()
+        self.session_start = time.perf_counter()
         batch_index = self.step * self.family.batches_per_step
 
         def next_real() -> tuple[torch.Tensor, torch.Tensor | None]:
@@ -227,66 +231,44 @@ class Trainer:
             return self.images.index_select(0, idx), labels
 
         first = None if self.labels is None else self.labels[: cfg.batch_size]
-        flops = self.family.flop_counts(self.images[: cfg.batch_size], first)
-        step_flops = {phase: n for phase, n in flops.items() if phase != "image"}
-        flops_per_step = sum(step_flops.values())
-        sums: dict[str, torch.Tensor] = {}
-        count, last, stop_reason = 0, {}, "completed"
-        window_start, window_step = time.perf_counter(), self.step
+        step_flops = {phase: n for phase, n in self.family.flop_counts(self.images[: cfg.batch_size], first).items()
+                      if phase != "image"}
+        self.flops_per_step = sum(step_flops.values())
+        stop_reason = "completed"
         with tracker, GracefulStop() as stop, make_progress(self.progress) as bar:
+            hooks = [c for c in default_callbacks(stop) + list(callbacks or []) if self.writer or not c.writes]
             task = bar.add_task("train", total=total, completed=self.step, info="")
             while self.step < total:
-                reason = "interrupted" if stop.requested else self.account.budget_reason()
+                reason = next((r for c in hooks if (r := c.before_step(self))), None)
                 if reason:
                     stop_reason = reason
                     break
                 with autocast(self.precision, self.device):
-                    metrics = self.family.step(next_real, self.noise_gen, tracker, self.step)
+                    self.last_metrics = self.family.step(next_real, self.noise_gen, tracker, self.step)
                 for phase, n in step_flops.items():
                     tracker.add_flops(phase, n)
                 if "ema" in self.modules:
                     with tracker.phase("g_step"):
                         self.update_ema()
                 self.step += 1
-                for k, v in metrics.items():
-                    sums[k] = sums[k] + v if k in sums else v.clone()
-                count += 1
-                if self.step % cfg.log_every == 0 or self.step == total:
-                    now = time.perf_counter()
-                    steps_per_s = (self.step - window_step) / max(now - window_start, 1e-9)
-                    last = self._log(sums, count, steps_per_s * cfg.batch_size * self.family.batches_per_step)
-                    bar.update(task, info=self._info(last, flops_per_step, steps_per_s))
-                    sums, count, window_start, window_step = {}, 0, now, self.step
-                bar.update(task, completed=self.step)
-                if self.step % cfg.sample_every == 0:
-                    with tracker.phase("sample"):
-                        self.save_grid(f"step_{self.step:08d}.png")
-                if self.eval_every and (self.step % self.eval_every == 0 or self.step == total):
-                    with tracker.phase("eval"):
-                        quality = self.evaluate()
-                        better, met = self.target.update(quality)
-                        if better and self.target.metric:
-                            self.save_checkpoint("running", folder=self.run_dir.best)
-                    bar.update(task, info=bar.tasks[task].fields["info"] + "  " + "  ".join(
-                        f"{k} {quality[k]:.3g}" for k in ("fid", "kid") if k in quality))
-                    if met:
-                        stop_reason = f"target_{self.target.metric}"
+                reason = None
+                for callback in hooks:
+                    reason = callback.after_step(self) or reason
+                    if reason:
                         break
-                if self.step % cfg.checkpoint_every == 0 and self.step < total:
-                    with tracker.phase("checkpoint"):
-                        self.save_checkpoint("running")
-            with tracker.phase("sample"):
-                self.save_grid("latest.png")
-            with tracker.phase("checkpoint"):
-                self.save_checkpoint(stop_reason)
-        record = self.account.write(stop_reason, self.step, self.train_images)  # final, tracker stopped
-        quality_vs_energy(read_jsonl(self.run_dir.evals), self.run_dir.quality_plot, str(self.run_dir.root))
+                bar.update(task, completed=self.step, info="  ".join(v for v in self.status.values() if v))
+                if reason:
+                    stop_reason = reason
+                    break
+            for callback in hooks:
+                callback.at_end(self, stop_reason)
+        record = self.account.write(stop_reason, self.step, self.train_images) if self.writer else None
         return TrainResult(
             run_dir=self.run_dir.root,
             step=self.step,
             total_steps=total,
             stop_reason=stop_reason,
-            seconds=time.perf_counter() - self._session_start,
-            last={k: v for k, v in last.items() if k.startswith(("loss", "d_", "recon", "kl"))},
+            seconds=time.perf_counter() - self.session_start,
+            last={k: v for k, v in self.last_line.items() if k.startswith(("loss", "d_", "recon", "kl"))},
             record=record,
         )

@@ -27,7 +27,6 @@ class VaeFamily:
         self.latent_dim = config.model.latent_dim
         betas = (config.optim.beta1, config.optim.beta2)
         self.optimizers = {"vae": torch.optim.Adam(modules.parameters(), lr=config.optim.lr_g, betas=betas)}
-        self.step_count = 0
 
     def beta(self, step: int) -> float:
         warmup = self.model.kl_warmup

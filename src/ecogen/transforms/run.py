@@ -7,12 +7,11 @@ from pathlib import Path
 
 import torch
 
-from ecogen.energy import EnergyTracker
+from ecogen.energy import EnergyTracker, metered
 from ecogen.errors import EcogenError
 from ecogen.generation import TrainedGenerator
-from ecogen.generation.receipt import receipt_text
-from ecogen.report.images import save_grid, save_png, to_uint8
-from ecogen.report.record import now
+from ecogen.generation.receipt import build_receipt, receipt_text
+from ecogen.images import save_grid, save_png, to_uint8
 from ecogen.transforms.io import RESIZE_METHOD, box_mask, check_outputs, output_paths, read_inputs, read_mask
 from ecogen.transforms.latent import LatentModel
 from ecogen.transforms.ops import TRANSFORMS, corrupt
@@ -43,10 +42,6 @@ def latent_model(generator: TrainedGenerator, steps: int | None, seed: int) -> L
     return LatentModel(generator, DEFAULT_STEPS.get(generator.family, 100) if steps is None else steps, seed=seed)
 
 
-def _metered(generator: TrainedGenerator) -> EnergyTracker:
-    return EnergyTracker.from_config(generator.config.energy, generator.device)
-
-
 def _write(images: torch.Tensor, paths: list[Path], receipt: dict) -> None:
     text = receipt_text(receipt)
     for image, path in zip(to_uint8(images), paths):
@@ -54,10 +49,8 @@ def _write(images: torch.Tensor, paths: list[Path], receipt: dict) -> None:
 
 
 def _receipt(kind: str, generator: TrainedGenerator | None, tracker: EnergyTracker, n: int) -> dict:
-    report = tracker.report()
-    return {"transform": kind, "model_sha256": generator.model_hash if generator else None,
-            "energy_wh": report.wh() / n, "gco2": report.gco2() / n, "images": 1,
-            "sensors": [s["name"] for s in report.sensors], "estimated": report.estimated, "created": now()}
+    return build_receipt(tracker.report(), n, transform=kind, images=1,
+                         model_sha256=generator.model_hash if generator else None)
 
 
 def _result(kind: str, paths: list[Path], n: int, tracker: EnergyTracker) -> TransformResult:
@@ -82,7 +75,7 @@ def apply(generator: TrainedGenerator, kind: str, inputs: str | Path, out: str |
             raise EcogenError("inpaint over a folder needs images of one size (the mask is shared)")
         extra["missing"] = read_mask(mask, data.sizes[0], size) if mask else box_mask(box, data.sizes[0], size)
     model = latent_model(generator, steps, seed)
-    with _metered(generator) as tracker:
+    with metered(generator.config.energy, generator.device) as tracker:
         with tracker.phase("transform"):
             results = torch.cat([fn(model, chunk, **extra) for chunk in data.images.split(256)])
     _write(results, paths, _receipt(kind, generator, tracker, len(paths)))
@@ -101,7 +94,7 @@ def interpolate_files(generator: TrainedGenerator, out: str | Path, *, start: st
     check_outputs([out], inputs, overwrite)
     model = latent_model(generator, inversion_steps, seed)
     size, channels = generator.config.data.image_size, generator.config.data.channels or 1
-    with _metered(generator) as tracker:
+    with metered(generator.config.energy, generator.device) as tracker:
         with tracker.phase("transform"):
             if seeds is None:
                 fit = generator.config.data.fit
@@ -126,7 +119,7 @@ def corrupt_files(inputs: str | Path, out: str | Path, noise: str, *, seed: int 
     channels = 3 if _any_rgb(probe.paths) else 1
     data = read_inputs(first, size, channels, "resize")
     paths = output_paths(data, out, overwrite)
-    with EnergyTracker("auto") as tracker, tracker.phase("transform"):
+    with metered(None) as tracker, tracker.phase("transform"):
         noisy = corrupt(data.images, noise, seed)
     _write(noisy, paths, _receipt(f"corrupt {noise}", None, tracker, len(paths)))
     return _result("corrupt", paths, len(paths), tracker)

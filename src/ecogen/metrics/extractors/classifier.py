@@ -27,7 +27,7 @@ from ecogen.config import DataConfig
 from ecogen.data import prepare_data
 from ecogen.errors import EcogenError
 from ecogen.metrics.extractors.base import EXTRACTORS, Extractor
-from ecogen.report.progress import make_progress
+from ecogen.progress import make_progress
 
 FORMAT = "ecogen.extractor.classifier"
 

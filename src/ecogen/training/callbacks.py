@@ -1,0 +1,138 @@
+"""What happens around training steps: stops, logs, grids, quality checks, checkpoints, plots.
+
+``Trainer.run`` only steps; everything else is a callback with three hooks. Callbacks that write files
+say so (``writes = True``), so a distributed run can give those to one process alone.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from typing import TYPE_CHECKING, Any, Protocol
+
+import torch
+
+if TYPE_CHECKING:  # the loop, for type checkers only: callbacks receive it, they do not import it
+    from ecogen.training.loop import Trainer
+
+
+class Callback(Protocol):
+    writes: bool  # writes files: in a distributed run, only the writing process gets it
+
+    def before_step(self, trainer: Trainer) -> str | None:
+        """A stop reason ends the run before the next step."""
+
+    def after_step(self, trainer: Trainer) -> str | None:
+        """Called after every step; a stop reason ends the run."""
+
+    def at_end(self, trainer: Trainer, stop_reason: str) -> None:
+        """Called once, still inside the energy tracker, before the final record."""
+
+
+class Hooks:
+    """No-op hooks to inherit from."""
+
+    writes = False
+
+    def before_step(self, trainer: Trainer) -> str | None:
+        return None
+
+    def after_step(self, trainer: Trainer) -> str | None:
+        return None
+
+    def at_end(self, trainer: Trainer, stop_reason: str) -> None:
+        return None
+
+
+class Stops(Hooks):
+    """Ctrl-C / SIGTERM (finish the step, then stop) and the energy, carbon and time budgets."""
+
+    def __init__(self, stop_flag: Any) -> None:
+        self.stop_flag = stop_flag
+
+    def before_step(self, trainer: Trainer) -> str | None:
+        return "interrupted" if self.stop_flag.requested else trainer.account.budget_reason()
+
+
+class LogLines(Hooks):
+    """Every ``log_every`` steps: mean losses, throughput, FLOP/s and energy to log.jsonl and the bar."""
+
+    writes = True
+
+    def __init__(self) -> None:
+        self.sums: dict[str, torch.Tensor] = {}
+        self.count = 0
+        self.window: tuple[float, int] | None = None
+
+    def after_step(self, trainer: Trainer) -> str | None:
+        if self.window is None:
+            self.window = (trainer.session_start, trainer.step - 1)
+        for k, v in trainer.last_metrics.items():
+            self.sums[k] = self.sums[k] + v if k in self.sums else v.clone()
+        self.count += 1
+        if trainer.step % trainer.config.log_every == 0 or trainer.step == trainer.total_steps:
+            now = time.perf_counter()
+            start, start_step = self.window
+            steps_per_s = (trainer.step - start_step) / max(now - start, 1e-9)
+            trainer.last_line = trainer.log_line(self.sums, self.count, steps_per_s)
+            with open(trainer.run_dir.log, "a") as handle:
+                handle.write(json.dumps(trainer.last_line) + "\n")
+            trainer.status["train"] = trainer.describe(trainer.last_line, steps_per_s)
+            self.sums, self.count, self.window = {}, 0, (now, trainer.step)
+        return None
+
+
+class Grids(Hooks):
+    """A grid from fixed noise every ``sample_every`` steps, and ``latest.png`` at the end."""
+
+    writes = True
+
+    def after_step(self, trainer: Trainer) -> str | None:
+        if trainer.step % trainer.config.sample_every == 0:
+            with trainer.account.tracker.phase("sample"):
+                trainer.save_grid(f"step_{trainer.step:08d}.png")
+        return None
+
+    def at_end(self, trainer: Trainer, stop_reason: str) -> None:
+        with trainer.account.tracker.phase("sample"):
+            trainer.save_grid("latest.png")
+
+
+class QualityChecks(Hooks):
+    """Every ``eval_every`` steps: metrics on fixed latents to eval.jsonl, the best checkpoint kept by the
+    target's metric, and a stop when the target is met."""
+
+    writes = True
+
+    def after_step(self, trainer: Trainer) -> str | None:
+        every = trainer.eval_every
+        if not every or (trainer.step % every and trainer.step != trainer.total_steps):
+            return None
+        with trainer.account.tracker.phase("eval"):
+            quality = trainer.evaluate()
+            better, met = trainer.target.update(quality)
+            if better and trainer.target.metric:
+                trainer.save_checkpoint("running", folder=trainer.run_dir.best)
+        trainer.status["quality"] = "  ".join(f"{k} {quality[k]:.3g}" for k in ("fid", "kid") if k in quality)
+        return f"target_{trainer.target.metric}" if met else None
+
+
+class Checkpoints(Hooks):
+    """Every ``checkpoint_every`` steps, and at the end with the stop reason (with run.json each time)."""
+
+    writes = True
+
+    def after_step(self, trainer: Trainer) -> str | None:
+        if trainer.step % trainer.config.checkpoint_every == 0 and trainer.step < trainer.total_steps:
+            with trainer.account.tracker.phase("checkpoint"):
+                trainer.save_checkpoint("running")
+        return None
+
+    def at_end(self, trainer: Trainer, stop_reason: str) -> None:
+        with trainer.account.tracker.phase("checkpoint"):
+            trainer.save_checkpoint(stop_reason)
+
+
+def default_callbacks(stop_flag: Any) -> list[Callback]:
+    """The schedule every run gets, in the order the hooks run."""
+    return [Stops(stop_flag), LogLines(), Grids(), QualityChecks(), Checkpoints()]
