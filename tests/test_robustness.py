@@ -1,9 +1,7 @@
 """Hostile or clumsy input: each class of failure is refused at its root, in one line, losing nothing."""
 
-import io
 import json
 import struct
-import threading
 import zlib
 
 import numpy as np
@@ -162,3 +160,81 @@ def test_unexpected_errors_show_a_traceback_and_ask_for_a_report(tmp_path):
 
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 1 and "Traceback" in proc.stderr and "please report" in proc.stderr
+
+
+def test_resume_refuses_options_it_would_ignore(tiny_run):
+    for extra in (["--recipe", "green"], ["--print-config"], ["--overwrite"], ["--out", "elsewhere"]):
+        _one_line_error(run_cli("train", "--resume", str(tiny_run), *extra), "cannot be used with it")
+
+
+def test_resume_passes_over_a_damaged_newest_checkpoint(tmp_path):
+    from ecogen import api
+    from conftest import tiny_config
+
+    out = tmp_path / "run"
+    api.train(tiny_config(steps=4, checkpoint_every=2, keep_checkpoints=5), out, progress=False)
+    newest = sorted((out / "checkpoints").glob("*.safetensors"))[-1]
+    newest.write_bytes(newest.read_bytes()[:-7])
+    (out / "checkpoints" / ".step_00000009.safetensors.abc.tmp").write_bytes(b"left by a kill")
+    proc = run_cli("train", "--resume", str(out), "--steps", "6", "--quiet", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert "passed over step_00000004.json" in proc.stderr and json.loads(proc.stdout)["step"] == 6
+    assert not list((out / "checkpoints").glob("*.tmp"))
+
+
+def test_a_run_killed_before_its_first_checkpoint_can_be_resumed(tmp_path):
+    from ecogen import api
+    from conftest import tiny_config
+
+    out = tmp_path / "run"
+    api.train(tiny_config(steps=2), out, progress=False)
+    import shutil
+
+    shutil.rmtree(out / "checkpoints")
+    (out / "run.json").unlink()
+    proc = run_cli("train", "--resume", str(out), "--quiet", "--json")
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["step"] == 2
+
+
+def test_deleting_the_bill_does_not_silently_restart_it(tmp_path):
+    from ecogen import api
+    from conftest import tiny_config
+
+    out = tmp_path / "run"
+    api.train(tiny_config(steps=2), out, progress=False)
+    (out / "run.json").unlink()
+    _one_line_error(run_cli("train", "--resume", str(out), "--steps", "4"), "run.json is missing")
+
+
+def test_writers_never_follow_links_out_of_the_run_folder(tmp_path):
+    from ecogen import api
+    from conftest import tiny_config
+
+    out, elsewhere = tmp_path / "run", tmp_path / "elsewhere"
+    api.train(tiny_config(steps=2), out, progress=False)
+    elsewhere.mkdir()
+    (elsewhere / "precious.txt").write_text("keep")
+    import shutil
+
+    shutil.rmtree(out / "samples")
+    (out / "samples").symlink_to(elsewhere)
+    _one_line_error(run_cli("train", "--resume", str(out), "--steps", "4"), "samples is a link")
+    _one_line_error(run_cli("train", *TINY, "--steps", "2", "--out", str(out), "--overwrite"), "samples is a link")
+    assert (elsewhere / "precious.txt").read_text() == "keep" and (out / "config.yaml").exists()
+
+
+def test_sample_output_typos_and_jpeg_receipts(tiny_run, tmp_path):
+    _one_line_error(run_cli("sample", str(tiny_run), "--n", "4", "--out", str(tmp_path / "grid.pgn")), ".pgn")
+    assert not (tmp_path / "grid.pgn").exists()
+    proc = run_cli("sample", str(tiny_run), "--n", "4", "--out", str(tmp_path / "g.jpg"))
+    assert proc.returncode == 0, proc.stderr
+    from ecogen.api import read_receipt
+
+    assert read_receipt(tmp_path / "g.jpg")["images"] == 4
+
+
+def test_contention_is_recorded_with_the_bill(tiny_run):
+    record = json.loads((tiny_run / "run.json").read_text())
+    seen = record["machine"]["contention"]
+    assert set(seen) == {"load_1min", "usable_cores", "steal_share", "busy"} and seen["usable_cores"] >= 1

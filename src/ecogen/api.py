@@ -3,6 +3,7 @@ evaluate_sets, compose, transform, read_receipt)."""
 
 from __future__ import annotations
 
+import sys
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -14,10 +15,12 @@ from ecogen.compose import Spec, load_spec, save_composite, text_spec
 from ecogen.compose import compose as compose_image
 from ecogen.compose.compose import Composite
 from ecogen.atomic import write_json, write_text
-from ecogen.config import EnergyConfig, TrainConfig, dump_yaml, from_dict, merge, to_dict
+from ecogen.config import DataConfig, EnergyConfig, TrainConfig, dump_yaml, from_dict, load_yaml, merge, to_dict
+from ecogen.energy.calibrate import calibrate as measure_peaks
+from ecogen.metrics.extractors.classifier import ClassifierReport, train_classifier
 from ecogen.data import prepare_data
 from ecogen.device import resolve_device
-from ecogen.errors import ConfigError, EcogenError
+from ecogen.errors import CheckpointError, ConfigError, EcogenError
 from ecogen.energy import metered
 from ecogen.generation import TrainedGenerator
 from ecogen.metrics import DEFAULT_METRICS, EvalResult, evaluate_run
@@ -80,35 +83,51 @@ def train(
         model = replace(model, classes=list(names))
     config = replace(config, data=data.config, model=model)  # channels and classes resolved
     trainer = Trainer(config, run, data, device, progress=progress)
-    if overwrite:
-        run.clear()
-    run.root.mkdir(parents=True, exist_ok=True)
-    write_text(run.config, dump_yaml(config))
-    write_json(run.split, data.split.to_dict())
-    return trainer.run([QualityPlot()])
+    run.refuse_links()
+    with run.lock():
+        if run.holds_run() and not overwrite:  # another run started here since the check above
+            raise EcogenError(f"{run.root} already holds a run; use --resume to continue it or --overwrite to replace it")
+        if overwrite:
+            run.clear()
+        write_text(run.config, dump_yaml(config))
+        write_json(run.split, data.split.to_dict())
+        return trainer.run([QualityPlot()])
 
 
 def resume(out: str | Path, *, progress: bool = True, **changes: Any) -> TrainResult:
     """Continue the run in ``out`` from its newest checkpoint; only schedule fields may change."""
     run = RunDir(Path(out))
     run.require_run()
-    ckpt = checkpoint.latest(run.checkpoints)
+    run.refuse_links()
     fixed = sorted(set(_dotted(changes)) - set(RESUMABLE))
     if fixed:
         raise ConfigError(f"cannot change {', '.join(fixed)} when resuming (only {', '.join(RESUMABLE)} may change)")
-    saved = saved_config(ckpt)
+    notices: list[str] = []
+    ckpt = checkpoint.latest(run.checkpoints, notices) if checkpoint.list_checkpoints(run.checkpoints) else None
+    for notice in notices:
+        print(f"notice: {notice}", file=sys.stderr)
+    if ckpt is not None:
+        saved = saved_config(ckpt)
+    else:  # killed before its first checkpoint: start again from the recorded config
+        saved = from_dict(TrainConfig, load_yaml(run.config), root=str(run.config))
     if "epochs" in changes and "steps" not in changes:
         changes["steps"] = None  # a new epoch target replaces an earlier step target
     config = from_dict(TrainConfig, merge(to_dict(saved), changes))
     check_choices(config)
     data = prepare_data(config.data, split=run.read_split())
+    if ckpt is not None and not run.record.exists():
+        raise CheckpointError(f"{run.record} is missing: resuming would restart the energy bill; restore it, "
+                              f"or train again with --overwrite")
     previous = records.read(run.record) if run.record.exists() else None
     trainer = Trainer(config, run, data, resolve_device(config.device), progress=progress, previous=previous)
-    trainer.restore(ckpt)
-    if trainer.step >= trainer.total_steps:
-        return TrainResult(run.root, trainer.step, trainer.total_steps, "already_done", 0.0, record=previous)
-    write_text(run.config, dump_yaml(config))
-    return trainer.run([QualityPlot()])
+    with run.lock():
+        if ckpt is not None:
+            trainer.restore(ckpt)  # checked completely before anything in the folder changes
+        if trainer.step >= trainer.total_steps:
+            return TrainResult(run.root, trainer.step, trainer.total_steps, "already_done", 0.0, record=previous)
+        checkpoint.remove_leftovers(run.checkpoints)
+        write_text(run.config, dump_yaml(config))
+        return trainer.run([QualityPlot()])
 
 
 def evaluate(
@@ -171,6 +190,7 @@ class SampleResult:
     seconds: float
     estimated: bool
     sensors: list[str]
+    step: int = 0  # the checkpoint's step
 
     @property
     def wh_per_image(self) -> float:
@@ -182,10 +202,14 @@ class SampleResult:
 
 
 def sample_to(
-    generator: TrainedGenerator,
+    generator: TrainedGenerator | str | Path,
     n: int,
     out: str | Path,
     *,
+    checkpoint: str | int = "latest",
+    device: str = "auto",
+    country: str | None = None,
+    carbon_intensity: float | None = None,
     seed: int = 0,
     batch_size: int = 256,
     overwrite: bool = False,
@@ -200,8 +224,12 @@ def sample_to(
     per class and ``n`` images in each. Each PNG carries a receipt (energy, carbon, FLOPs per image,
     model hash, sensor); see read_receipt.
     """
+    if not isinstance(generator, TrainedGenerator):  # a run folder
+        generator = load(generator, device=device, checkpoint=checkpoint)
     out = Path(out)
     grid = out.suffix.lower() in (".png", ".jpg", ".jpeg")
+    if not grid and out.suffix and not out.is_dir():  # grid.pgn: a typo, not a folder name
+        raise EcogenError(f"--out {out}: a grid is a .png or .jpg; a folder of PNGs has no suffix")
     if grid and out.exists() and not overwrite:
         raise EcogenError(f"{out} already exists; pass --overwrite to replace it")
     if not grid and out.is_dir() and any(out.glob("*.png")) and not overwrite:
@@ -209,6 +237,8 @@ def sample_to(
     if not grid and out.exists() and not out.is_dir():
         raise EcogenError(f"output path {out} exists and is not a folder")
     energy = energy or generator.config.energy
+    if country is not None or carbon_intensity is not None:  # price this sampling at another grid
+        energy = replace(energy, country=country, carbon_intensity=carbon_intensity)
     flops = generator.flops_per_image()
     if fast:
         generator.enable_fast()
@@ -238,7 +268,7 @@ def sample_to(
     text = receipt_text(receipt)
     paths = [save_grid(images, out, nrow=nrow, text=text)] if grid else save_images(images, out, text=text)
     return SampleResult(paths, n, report.wh(), report.gco2(), flops, report.total.seconds, report.estimated,
-                        [s["name"] for s in report.sensors])
+                        [s["name"] for s in report.sensors], generator.step)
 
 
 @dataclass(frozen=True)
@@ -298,5 +328,31 @@ def evaluate_sets(real: str, fake: str, *, metrics: str = DEFAULT_METRICS, extra
                                  device=resolve_device(device), progress=progress, precision=precision)
 
 
-__all__ = ["RESUMABLE", "ComposeResult", "SampleResult", "compose", "evaluate", "evaluate_sets", "load",
-           "read_receipt", "resume", "sample_to", "train", "transform"]
+def bill(run: str | Path) -> records.RunRecord:
+    """A run's energy bill (run.json), validated."""
+    rundir = RunDir(Path(run))
+    rundir.require_run()
+    return records.read(rundir.record)
+
+
+def calibrate(device: str = "auto", seconds: float = 1.5) -> dict[str, Any]:
+    """Measure this machine's peak FLOP/s (fp32 and bf16 matrix products) and cache it."""
+    return measure_peaks(resolve_device(device), seconds)
+
+
+def train_extractor(data: str, out: str | Path, *, image_size: int = 32, channels: int | None = None,
+                    epochs: int = 15, seed: int = 0, overwrite: bool = False, progress: bool = True) -> ClassifierReport:
+    """A classifier on the user's labelled images, for ``--extractor classifier:OUT``."""
+    out = Path(out)
+    if out.suffix != ".safetensors":
+        raise EcogenError(f"--out must end in .safetensors (got {out})")
+    if out.exists() and not overwrite:
+        raise EcogenError(f"{out} already exists; pass --overwrite to replace it")
+    if epochs <= 0:
+        raise EcogenError(f"--epochs must be > 0 (got {epochs})")
+    cfg = from_dict(DataConfig, {"source": data, "image_size": image_size, "channels": channels}, root="data")
+    return train_classifier(cfg, out, epochs=epochs, seed=seed, progress=progress)
+
+
+__all__ = ["RESUMABLE", "ComposeResult", "SampleResult", "bill", "calibrate", "compose", "evaluate", "evaluate_sets",
+           "load", "read_receipt", "resume", "sample_to", "train", "train_extractor", "transform"]

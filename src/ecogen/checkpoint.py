@@ -12,9 +12,10 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Annotated, Any, Literal
 
 import torch
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
@@ -106,10 +107,10 @@ def save(
 
 
 def list_checkpoints(folder: Path) -> list[Path]:
-    """JSON files of complete checkpoints, oldest first."""
-    if not folder.is_dir():
+    """JSON files of complete checkpoints, oldest first; a linked folder or file is not one of them."""
+    if folder.is_symlink() or not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if _NAME.match(p.name))
+    return sorted(p for p in folder.iterdir() if _NAME.match(p.name) and not p.is_symlink())
 
 
 def prune(folder: Path, keep: int) -> None:
@@ -118,33 +119,88 @@ def prune(folder: Path, keep: int) -> None:
         old.unlink(missing_ok=True)
 
 
-def read(path: Path) -> Checkpoint:
-    """Load and verify one checkpoint; anything foreign, corrupt or pickled is refused."""
+class _OptimizerMeta(BaseModel):
+    param_groups: list[dict[str, Any]]
+    scalars: dict[Annotated[str, Field(pattern=r"^\d+\.\w+$")], float | int | bool | None]
+
+
+class _Meta(BaseModel):
+    """The checkpoint JSON's schema: a hand-edited or damaged file is refused here, naming the field."""
+
+    model_config = ConfigDict(extra="allow")
+    format: Literal["ecogen.checkpoint"]
+    version: Literal[1]
+    step: Annotated[int, Field(ge=0, strict=True)]
+    tensors: Annotated[str, Field(pattern=r"^step_\d{8}\.safetensors$")]  # a name beside the JSON, no path
+    sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+    optimizers: dict[str, _OptimizerMeta] = {}
+    config: dict[str, Any] = {}
+
+
+MAX_JSON_BYTES = 16 << 20
+
+
+def read_json(path: Path) -> Any:
+    """A checkpoint's JSON: a regular file inside its folder (no link out of the run), of sane size."""
+    if path.is_symlink() or not path.is_file():
+        raise CheckpointError(f"{path}: not a regular file (links are not followed)")
+    if path.stat().st_size > MAX_JSON_BYTES:
+        raise CheckpointError(f"{path}: too large for a checkpoint record")
     try:
-        meta = json.loads(path.read_text())
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return json.loads(path.read_text())
+    except (OSError, UnicodeDecodeError, ValueError, RecursionError):
         raise CheckpointError(f"{path}: not an ecogen checkpoint (unreadable or not JSON)") from None
+
+
+def read(path: Path) -> Checkpoint:
+    """Load and verify one checkpoint; anything foreign, corrupt, pickled or non-finite is refused."""
+    meta = read_json(path)
     if not isinstance(meta, dict) or meta.get("format") != FORMAT:
         raise CheckpointError(f"{path}: not an ecogen checkpoint (format tag missing)")
     if meta.get("version") != VERSION:
-        raise CheckpointError(f"{path}: checkpoint version {meta.get('version')} is not supported")
-    tensor_path = path.parent / str(meta.get("tensors", ""))
-    if not tensor_path.is_file():
-        raise CheckpointError(f"{path}: its tensor file {tensor_path.name} is missing")
+        raise CheckpointError(f"{path}: checkpoint version {str(meta.get('version'))[:20]} is not supported")
+    try:
+        _Meta.model_validate(meta)
+    except ValidationError as err:
+        first = err.errors()[0]
+        where = ".".join(str(p) for p in first["loc"])
+        raise CheckpointError(f"{path}: damaged checkpoint record ({where}: {first['msg']})") from None
+    tensor_path = path.parent / meta["tensors"]
+    if tensor_path.is_symlink() or not tensor_path.is_file():
+        raise CheckpointError(f"{path}: its tensor file {tensor_path.name} is missing (or a link)")
     if sha256(tensor_path) != meta.get("sha256"):
         raise CheckpointError(f"{tensor_path}: contents do not match the checkpoint's SHA-256 (corrupt or replaced)")
     try:
         tensors = load_file(str(tensor_path))
     except Exception as err:  # safetensors raises its own error types for any malformed file
         raise CheckpointError(f"{tensor_path}: not a valid safetensors file ({err.__class__.__name__})") from None
+    bad = [k for k, v in tensors.items() if k.startswith("model.") and v.is_floating_point() and not v.isfinite().all()]
+    if bad:
+        raise CheckpointError(f"{path}: non-finite weights ({bad[0]}): the run had diverged at this step")
     return Checkpoint(path, meta, tensors)
 
 
-def latest(folder: Path) -> Checkpoint:
+def latest(folder: Path, notices: list[str] | None = None) -> Checkpoint:
+    """The newest checkpoint that reads; a damaged newer one is passed over (said in ``notices``)."""
     found = list_checkpoints(folder)
     if not found:
         raise CheckpointError(f"no checkpoint found in {folder}")
-    return read(found[-1])
+    first_error = None
+    for path in reversed(found):
+        try:
+            return read(path)
+        except CheckpointError as err:
+            first_error = first_error or err
+            if notices is not None:
+                notices.append(f"passed over {path.name}: {err}")
+    raise first_error
+
+
+def remove_leftovers(folder: Path) -> None:
+    """Temporary files of writes that a kill interrupted (atomic writes leave ``.NAME.*.tmp``)."""
+    if folder.is_dir() and not folder.is_symlink():
+        for tmp in folder.glob(".step_*.tmp"):
+            tmp.unlink(missing_ok=True)
 
 
 def select(run_root: Path, which: str | int = "latest") -> Checkpoint:
@@ -170,8 +226,26 @@ def select(run_root: Path, which: str | int = "latest") -> Checkpoint:
 
 
 def restore_optimizer(optimizer: torch.optim.Optimizer, name: str, checkpoint: Checkpoint) -> None:
-    state = _unflatten_optimizer(name, checkpoint.tensors, checkpoint.meta["optimizers"][name])
-    optimizer.load_state_dict(state)
+    """Optimizer state, checked against the parameters it belongs to before anything is changed."""
+    where = checkpoint.path
+    if name not in checkpoint.meta.get("optimizers", {}):
+        raise CheckpointError(f"{where}: no state for optimizer {name!r}")
+    try:
+        state = _unflatten_optimizer(name, checkpoint.tensors, checkpoint.meta["optimizers"][name])
+    except (KeyError, ValueError, TypeError, AttributeError):
+        raise CheckpointError(f"{where}: damaged state for optimizer {name!r}") from None
+    params = [p for group in optimizer.param_groups for p in group["params"]]
+    for index, values in state["state"].items():
+        if not 0 <= index < len(params):
+            raise CheckpointError(f"{where}: optimizer {name!r} has state for a parameter that does not exist")
+        for key, value in values.items():
+            if isinstance(value, torch.Tensor) and value.dim() > 0 and value.shape != params[index].shape:
+                raise CheckpointError(f"{where}: optimizer {name!r} state {key} has shape {tuple(value.shape)}, "
+                                      f"not the parameter's {tuple(params[index].shape)}")
+    try:
+        optimizer.load_state_dict(state)
+    except (ValueError, KeyError, TypeError, RuntimeError) as err:
+        raise CheckpointError(f"{where}: optimizer {name!r} state does not fit ({err.__class__.__name__})") from None
 
 
 def restore_module(module: nn.Module, state: dict[str, torch.Tensor], where: Path) -> None:

@@ -5,11 +5,14 @@ from __future__ import annotations
 import inspect
 import json
 import sys
+import traceback
 from dataclasses import asdict, replace
 from pathlib import Path
 from typing import Any, Optional
 
+import torch
 import typer
+from safetensors import SafetensorError
 from rich.console import Console
 from rich.table import Table
 
@@ -57,6 +60,10 @@ def _emit(result: TrainResult, as_json: bool) -> None:
             console.print(f"Interrupted; checkpoint saved. Continue with: ecogen train --resume {result.run_dir}")
     if result.stop_reason == "interrupted":
         raise typer.Exit(130)
+    if result.stop_reason == "diverged":
+        print(f"error: training diverged at step {result.step} (a non-finite loss); the last good checkpoint is "
+              f"kept as the latest. Lower the learning rates (--lr-g, --lr-d) and train again.", file=sys.stderr)
+        raise typer.Exit(3)
 
 
 RUN = "Run"
@@ -78,6 +85,12 @@ def train(
 ) -> None:
     """Train a generator (or continue one with --resume)."""
     if resume is not None:
+        given = [name for name, value in (("--recipe", recipe), ("--preset", preset), ("--config", config),
+                                          ("--overwrite", overwrite), ("--print-config", print_config),
+                                          ("--out", out != Path("runs/default"))) if value]
+        if given:
+            raise EcogenError(f"--resume continues the run as it was configured; {', '.join(given)} cannot be "
+                              f"used with it (only schedule, energy and quality-check options can)")
         return _emit(api.resume(resume, progress=not quiet, **overrides(options)), as_json)
     cfg = resolve(recipe=recipe, file=config, preset=preset, overrides=overrides(options))
     if recipe is None and cfg.recipe is not None:
@@ -116,17 +129,14 @@ def sample(
     checkpoint: str = typer.Option("latest", help="latest | best (the best quality check) | a step number."),
 ) -> None:
     """Generate images from a trained run; each PNG carries a receipt of what it cost."""
-    generator = api.load(run, device=device, checkpoint=checkpoint)
-    energy = generator.config.energy
-    if country is not None or carbon_intensity is not None:
-        energy = replace(energy, country=country, carbon_intensity=carbon_intensity)
     if grid_by_class and n == 64:
         n = 8  # per class
-    result = api.sample_to(generator, n, out, seed=seed, batch_size=batch_size, overwrite=overwrite, energy=energy,
+    result = api.sample_to(run, n, out, checkpoint=checkpoint, device=device, country=country,
+                           carbon_intensity=carbon_intensity, seed=seed, batch_size=batch_size, overwrite=overwrite,
                            classes=classes or None, grid_by_class=grid_by_class, fast=fast)
     where = result.paths[0] if len(result.paths) == 1 else f"{out}/ ({len(result.paths)} PNG files)"
     kind = "estimated" if result.estimated else "measured"
-    console.print(f"{result.n} images from step {generator.step} -> {where}")
+    console.print(f"{result.n} images from step {result.step} -> {where}")
     console.print(
         f"per image: {si(result.wh_per_image, 'Wh')}, {si(result.gco2_per_image, 'g')}CO2eq, "
         f"{si(result.flops_per_image)}FLOPs ({kind}: {', '.join(result.sensors)}); "
@@ -173,8 +183,7 @@ def energy(
     as_json: bool = typer.Option(False, "--json", help="Print run.json's content."),
 ) -> None:
     """The run's energy bill, by phase."""
-    RunDir(run).require_run()
-    record = records.read(RunDir(run).record)
+    record = api.bill(run)
     if as_json:
         print(record.model_dump_json(indent=2))
         return
@@ -199,7 +208,7 @@ def calibrate(
     seconds: float = typer.Option(1.5, help="Measuring time per precision."),
 ) -> None:
     """Measure this machine's peak FLOP/s (matrix products) once; runs then report utilisation."""
-    entry = measure_calibration(resolve_device(device), seconds)
+    entry = api.calibrate(device, seconds)
     for dtype, peak in entry["peak_flops"].items():
         console.print(f"{entry['device']} {dtype}: {peak / 1e9:,.1f} GFLOP/s")
     console.print(f"cached in {cache_file()}")
@@ -243,29 +252,46 @@ def extractor_train(
     quiet: bool = typer.Option(False),
 ) -> None:
     """Train a classifier on your labelled images to use as --extractor classifier:OUT."""
-    if out.suffix != ".safetensors":
-        raise EcogenError(f"--out must end in .safetensors (got {out})")
-    if out.exists() and not overwrite:
-        raise EcogenError(f"{out} already exists; pass --overwrite to replace it")
-    if epochs <= 0:
-        raise EcogenError(f"--epochs must be > 0 (got {epochs})")
-    cfg = from_dict(DataConfig, {"source": data, "image_size": image_size, "channels": channels}, root="data")
-    report = train_classifier(cfg, out, epochs=epochs, seed=seed, progress=not quiet)
+    report = api.train_extractor(data, out, image_size=image_size, channels=channels, epochs=epochs, seed=seed,
+                                 overwrite=overwrite, progress=not quiet)
     console.print(f"held-out accuracy {report.accuracy:.2%} over {len(report.classes)} classes -> {report.path}")
     console.print(f"use it with: ecogen eval ... --extractor classifier --weights {report.path}")
 
 
+# Failures that mean "this input or this machine cannot do that", not a bug in ecogen: one line, exit 2.
+KNOWN_FAILURES: dict[type[BaseException], str] = {
+    RecursionError: "the input is nested too deeply",
+    MemoryError: "not enough memory for this request",
+    torch.OutOfMemoryError: "the device ran out of memory for this request",
+    SafetensorError: "a safetensors file could not be read or written",
+}
+
+
 def main() -> None:
-    """Entry point: user errors become one line on stderr and exit code 2."""
+    """Entry point and the CLI's one error boundary: user errors and known failures become one line on
+    stderr and exit code 2 (nothing already written is lost: files are replaced atomically); anything
+    else is a bug, shown with its traceback and a request to report it."""
     try:
         app()
     except EcogenError as err:
-        print(f"error: {err}", file=sys.stderr)
-        sys.exit(2)
+        _fail(str(err))
     except OSError as err:
         where = f": {err.filename}" if err.filename else ""
-        print(f"error: {err.strerror or err}{where}", file=sys.stderr)
-        sys.exit(2)
+        _fail(f"{err.strerror or err}{where}")
+    except tuple(KNOWN_FAILURES) as err:
+        reason = next(text for kind, text in KNOWN_FAILURES.items() if isinstance(err, kind))
+        detail = str(err).strip().splitlines()[0][:200] if str(err).strip() else err.__class__.__name__
+        _fail(f"{reason} ({detail})")
+    except Exception:  # noqa: BLE001  (the boundary: report, do not hide)
+        traceback.print_exc()
+        print("error: this is a bug in ecogen; please report it with the command and the traceback above",
+              file=sys.stderr)
+        sys.exit(1)
+
+
+def _fail(message: str) -> None:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)  # one line, whatever the message holds
+    sys.exit(2)
 
 
 if __name__ == "__main__":

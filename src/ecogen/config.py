@@ -16,7 +16,7 @@ from pydantic.dataclasses import dataclass
 
 from ecogen.errors import ConfigError
 
-_STRICT = ConfigDict(extra="forbid", frozen=True)
+_STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf and nan are never a setting
 
 Positive = Annotated[int, Field(gt=0)]
 PositiveFloat = Annotated[float, Field(gt=0)]
@@ -27,7 +27,7 @@ class DataConfig:
     """Where images come from and how they are fitted to the model."""
 
     source: str = "mnist"  # mnist | digits | faces | folder:PATH | npz:PATH
-    image_size: Positive = 32
+    image_size: Annotated[int, Field(gt=0, le=1024)] = 32  # beyond 1024 px a DCGAN is not the tool
     channels: Literal[1, 3] | None = None  # None: the source's own channel count
     fit: Literal["auto", "resize", "pad"] = "auto"  # auto: pad small gaps, resize large ones
     holdout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
@@ -39,8 +39,8 @@ class ModelConfig:
     """Architecture; the checkpoint stores it so a model is always rebuilt from its file."""
 
     name: str = "dcgan"
-    latent_dim: Positive = 100
-    width_mult: PositiveFloat = 1.0  # channel widths scale from 64 at the highest resolution
+    latent_dim: Annotated[int, Field(gt=0, le=16384)] = 100
+    width_mult: Annotated[float, Field(gt=0, le=16)] = 1.0  # channel widths scale from 64 at the highest resolution
     d_downsample: Literal["stride", "avgpool"] = "stride"
     d_norm: Literal["none", "batch"] = "batch"  # BatchNorm after every D conv but the first (DCGAN)
     conditional: bool = False  # class-conditional G/D or VAE (labels from the data)
@@ -85,10 +85,10 @@ class TrainConfig:
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     energy: EnergyConfig = dataclasses.field(default_factory=EnergyConfig)
     loss: str = "nonsaturating"
-    batch_size: Positive = 64
+    batch_size: Annotated[int, Field(gt=0, le=65536)] = 64
     epochs: Positive | None = 5
     steps: Positive | None = None  # when set, overrides epochs
-    d_steps: Positive = 1  # discriminator updates per generator update
+    d_steps: Annotated[int, Field(gt=0, le=100)] = 1  # discriminator updates per generator update
     seed: int = 0
     device: str = "auto"
     log_every: Positive = 50
@@ -96,7 +96,7 @@ class TrainConfig:
     checkpoint_every: Positive = 1000
     keep_checkpoints: Positive = 3
     eval_every: Positive | None = None  # steps between quality checks during training (None: never)
-    eval_n: Annotated[int, Field(ge=2)] = 500  # generated images per check
+    eval_n: Annotated[int, Field(ge=2, le=1_000_000)] = 500  # generated images per check
     eval_metrics: str = "fid,kid"
     eval_extractor: str = "mnist"  # mnist | inception (packaged FID weights) | inception:PATH | classifier:PATH
     # Quality targets: checked at every quality check (every eval_every steps, default 100 when a target is
@@ -114,12 +114,18 @@ class TrainConfig:
 C = TypeVar("C")
 
 
+def _short(value: Any) -> str:
+    """A value for an error message, cut short: the input may be huge (a YAML bomb, a long list)."""
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
+
+
 def _format(err: ValidationError, root: str) -> str:
     parts = []
     for e in err.errors():
         loc = ".".join(str(p) for p in (root, *e["loc"]) if p != "")
         msg = "unknown option" if e["type"] == "unexpected_keyword_argument" else e["msg"]
-        got = "" if e["type"] == "unexpected_keyword_argument" else f" (got {e['input']!r})"
+        got = "" if e["type"] == "unexpected_keyword_argument" else f" (got {_short(e['input'])})"
         parts.append(f"{loc}: {msg}{got}")
     return "; ".join(parts)
 
@@ -153,14 +159,43 @@ def merge(base: dict[str, Any], overrides: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
+MAX_FILE_BYTES = 1 << 20  # a config or spec is a page of text; anything bigger is not one
+
+
+class _PlainLoader(yaml.SafeLoader):
+    """Safe YAML without aliases: a config needs none, and aliases are how a few hundred bytes expand to
+    gigabytes (the "billion laughs")."""
+
+    def compose_node(self, parent: Any, index: Any) -> Any:
+        if self.check_event(yaml.AliasEvent):
+            raise ConfigError(f"YAML aliases (*name) are not accepted (line {self.peek_event().start_mark.line + 1})")
+        return super().compose_node(parent, index)
+
+
+def read_text_file(path: Path, what: str) -> str:
+    """A small text file, or a ConfigError naming it."""
+    if not path.is_file():
+        raise ConfigError(f"{what} not found: {path}")
+    if path.stat().st_size > MAX_FILE_BYTES:
+        raise ConfigError(f"{path}: {path.stat().st_size:,} bytes is too large for a {what}")
+    try:
+        return path.read_text()
+    except (OSError, UnicodeDecodeError) as err:
+        raise ConfigError(f"{path}: cannot read ({err.__class__.__name__})") from None
+
+
+def parse_yaml(text: str, where: str) -> Any:
+    try:
+        return yaml.load(text, Loader=_PlainLoader)  # noqa: S506  (a SafeLoader subclass)
+    except yaml.YAMLError as err:
+        raise ConfigError(f"{where}: not valid YAML ({err.__class__.__name__})") from None
+    except RecursionError:
+        raise ConfigError(f"{where}: nested too deeply") from None
+
+
 def load_yaml(path: str | Path) -> dict[str, Any]:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"config file not found: {path}")
-    try:
-        values = yaml.safe_load(path.read_text()) or {}
-    except yaml.YAMLError as err:
-        raise ConfigError(f"{path}: not valid YAML ({err.__class__.__name__})") from None
+    values = parse_yaml(read_text_file(path, "config file"), str(path)) or {}
     if not isinstance(values, dict):
         raise ConfigError(f"{path}: expected a mapping at the top level")
     return values

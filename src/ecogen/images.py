@@ -9,6 +9,8 @@ import numpy as np
 import torch
 from PIL import Image, PngImagePlugin
 
+from ecogen import atomic
+
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:
     """N x C x H x W in [-1, 1] -> N x H x W x C uint8."""
@@ -45,16 +47,15 @@ def _pnginfo(text: dict[str, str] | None) -> PngImagePlugin.PngInfo | None:
 
 def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, text: dict[str, str] | None = None) -> Path:
     """One image tiling ``images``; ``text`` goes into PNG text chunks."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    to_pil(make_grid(images, nrow)).save(path, pnginfo=_pnginfo(text))
-    return path
+    return save_png(make_grid(images, nrow), Path(path), text)
 
 
 def save_png(image: np.ndarray, path: Path, text: dict[str, str] | None = None) -> Path:
-    """One H x W x C uint8 image to ``path``, with ``text`` in PNG text chunks."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    to_pil(image).save(path, pnginfo=_pnginfo(text))
+    """One H x W x C uint8 image to ``path``, with ``text`` in PNG text chunks; written atomically, so a
+    full disk or a kill leaves the old file or none, never a truncated one."""
+    fmt = "JPEG" if path.suffix.lower() in (".jpg", ".jpeg") else "PNG"
+    extra = {"pnginfo": _pnginfo(text)} if fmt == "PNG" else {"comment": next(iter((text or {}).values()), "")}
+    atomic.write_with(path, lambda tmp: to_pil(image).save(tmp, format=fmt, **extra))
     return path
 
 

@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import fcntl
 import json
+import os
 import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -65,6 +69,41 @@ class RunDir:
             return Split.from_dict(json.loads(self.split.read_text()))
         except (OSError, ValueError, KeyError, TypeError):
             raise CheckpointError(f"{self.split}: missing or corrupt split record") from None
+
+    @property
+    def lock_file(self) -> Path:
+        return self.root / ".lock"
+
+    @contextmanager
+    def lock(self) -> Iterator[None]:
+        """Exclusive for writers (train, resume): a second writer is refused at once. The kernel drops
+        the lock when its process ends, so a crashed run leaves no stale lock; readers (sample, eval)
+        take none and may read while a run trains."""
+        self.root.mkdir(parents=True, exist_ok=True)
+        handle = open(self.lock_file, "a+")
+        try:
+            try:
+                fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+            except BlockingIOError:
+                handle.seek(0)
+                holder = handle.read().strip() or "another process"
+                raise EcogenError(f"{self.root} is in use by another ecogen run ({holder}); wait for it to end") from None
+            handle.seek(0)
+            handle.truncate()
+            handle.write(f"pid {os.getpid()}")
+            handle.flush()
+            yield
+        finally:
+            handle.close()  # releases the lock
+
+    def refuse_links(self) -> None:
+        """A writer never follows a link out of the run folder: a linked part is an error, before any write."""
+        parts = (self.config, self.split, self.log, self.record, self.evals, self.quality_plot, self.samples,
+                 self.checkpoints, self.best, self.lock_file)
+        linked = [p.name for p in parts if p.is_symlink()]
+        if linked:
+            raise EcogenError(f"{self.root}: {', '.join(linked)} is a link; ecogen does not write through links "
+                              f"out of a run folder (replace it with a real file or folder)")
 
     def clear(self) -> None:
         """Remove what a previous run wrote here (for --overwrite); other files are left alone."""

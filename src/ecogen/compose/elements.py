@@ -7,10 +7,10 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, UnidentifiedImageError
 
 from ecogen.compose.latent_mix import latent_mix
 from ecogen.compose.spec import Element
+from ecogen.data.reader import load_image
 from ecogen.errors import DataError, EcogenError
 from ecogen.generation import TrainedGenerator
 from ecogen.compose.registries import ELEMENT_SOURCES
@@ -67,12 +67,5 @@ def from_image(element: Element, generator: TrainedGenerator | None) -> np.ndarr
 
 
 def read_unit_image(path: Path) -> np.ndarray:
-    if not path.is_file():
-        raise DataError(f"image not found: {path}")
-    try:
-        with Image.open(path) as img:
-            grey = img.mode in ("1", "L", "LA", "I", "I;16", "F")
-            array = np.asarray(img.convert("L" if grey else "RGB"), dtype=np.float32) / 255.0
-    except (UnidentifiedImageError, OSError):
-        raise DataError(f"cannot read image {path}") from None
+    array = np.asarray(load_image(path), dtype=np.float32) / 255.0
     return array[..., None] if array.ndim == 2 else array

@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Annotated
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from ecogen import atomic
 from ecogen.compose.registries import ALPHAS, ELEMENT_SOURCES
+from ecogen.config import parse_yaml, read_text_file
 from ecogen.errors import ConfigError
 from ecogen.registry import Registry
 
-_STRICT = ConfigDict(extra="forbid", populate_by_name=True)
+_STRICT = ConfigDict(extra="forbid", populate_by_name=True, allow_inf_nan=False)
 
 
 def _registered(registry: Registry, name: str) -> str:
@@ -34,7 +36,8 @@ class Canvas(BaseModel):
     model_config = _STRICT
     width: int = Field(128, gt=0, le=8192)
     height: int = Field(64, gt=0, le=8192)
-    background: int | list[int] = 0  # grey level or [r, g, b], 0-255
+    background: Annotated[int, Field(ge=0, le=255)] | Annotated[list[Annotated[int, Field(ge=0, le=255)]],
+                                                                 Field(min_length=3, max_length=3)] = 0  # grey or [r, g, b]
 
 
 class Element(BaseModel):
@@ -106,12 +109,15 @@ def parse_spec(values: object, where: str = "spec") -> Spec:
 
 def load_spec(path: str | Path) -> Spec:
     path = Path(path)
-    if not path.is_file():
-        raise ConfigError(f"spec file not found: {path}")
+    text = read_text_file(path, "spec file")
+    if path.suffix != ".json":
+        return parse_spec(parse_yaml(text, str(path)), str(path))
     try:
-        values = json.loads(path.read_text()) if path.suffix == ".json" else yaml.safe_load(path.read_text())
-    except (ValueError, yaml.YAMLError):
-        raise ConfigError(f"{path}: not valid {'JSON' if path.suffix == '.json' else 'YAML'}") from None
+        values = json.loads(text)
+    except ValueError:
+        raise ConfigError(f"{path}: not valid JSON") from None
+    except RecursionError:
+        raise ConfigError(f"{path}: nested too deeply") from None
     return parse_spec(values, str(path))
 
 

@@ -10,9 +10,10 @@ from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ecogen.data.imageset import ImageSet, to_unit_range
+from ecogen.data.reader import load_image
 from ecogen.errors import DataError
 from ecogen.registry import Registry
 
@@ -20,6 +21,7 @@ from ecogen.registry import Registry
 Source = Callable[[str | None, int], ImageSet]
 SOURCES: Registry[Source] = Registry("dataset")
 
+MAX_CLASSES = 10_000  # labels are class indices; a larger one is a corrupt file, not a class
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
@@ -68,15 +70,8 @@ def faces(arg: str | None, image_size: int) -> ImageSet:
 
 
 def read_image(path: Path, size: int | None) -> Image.Image:
-    """Open one image as L or RGB, resized to size x size unless ``size`` is None."""
-    try:
-        with Image.open(path) as img:
-            img.load()
-    except (UnidentifiedImageError, OSError) as err:
-        raise DataError(f"cannot read image {path}: {err.__class__.__name__}") from None
-    if img.mode not in ("L", "RGB"):
-        grey = img.mode in ("1", "LA", "I", "I;16", "F")
-        img = img.convert("L" if grey else "RGB")
+    """One image as L or RGB (through the guarded reader), resized to size x size unless ``size`` is None."""
+    img = load_image(path)
     if size is not None and img.size != (size, size):
         img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
     return img
@@ -137,9 +132,14 @@ def npz(arg: str | None, image_size: int) -> ImageSet:
         x = x.transpose(0, 3, 1, 2)
     if x.ndim != 4 or x.shape[1] not in (1, 3) or len(x) == 0:
         raise DataError(f"{path}: 'x' must hold grey or RGB images, got shape {arrays['x'].shape}")
+    if not (np.issubdtype(x.dtype, np.integer) or np.issubdtype(x.dtype, np.floating)) or (
+            np.issubdtype(x.dtype, np.floating) and not np.isfinite(x).all()):
+        raise DataError(f"{path}: 'x' must hold finite numbers (found {x.dtype} with NaN, inf or no numbers)")
     y = arrays.get("y")
     if y is not None and (y.ndim != 1 or len(y) != len(x) or not np.issubdtype(y.dtype, np.integer)):
         raise DataError(f"{path}: 'y' must be one integer label per image")
+    if y is not None and len(y) and (y.min() < 0 or y.max() >= MAX_CLASSES):
+        raise DataError(f"{path}: labels must be 0..{MAX_CLASSES - 1} (found {y.min()}..{y.max()})")
     labels = None if y is None else y.astype(np.int64)
     names = None if y is None else tuple(str(c) for c in range(int(labels.max()) + 1))
     return ImageSet(to_unit_range(x), labels, names)

@@ -39,3 +39,29 @@ def describe_machine(device: torch.device | None = None) -> dict[str, object]:
         "python": platform.python_version(),
         "platform": platform.platform(),
     }
+
+
+def cpu_times() -> tuple[int, int]:
+    """(all, steal) jiffies from /proc/stat's cpu line; (0, 0) where there is none."""
+    try:
+        fields = [int(v) for v in Path("/proc/stat").read_text().splitlines()[0].split()[1:]]
+        return sum(fields[:8]), fields[7] if len(fields) > 7 else 0
+    except (OSError, ValueError, IndexError):
+        return 0, 0
+
+
+def contention(since: tuple[int, int] | None = None) -> dict[str, object]:
+    """Is something else competing for the cores? The 1-minute load against the usable cores, and the
+    share of CPU time the hypervisor stole since ``since`` (a ``cpu_times()`` reading). CPU-time energy
+    estimates count time lost to competition, so a busy machine inflates them."""
+    cores = visible_cores()
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    total, steal = cpu_times()
+    steal_share = None
+    if since is not None and total > since[0]:
+        steal_share = round((steal - since[1]) / (total - since[0]), 4)
+    busy = load > cores or (steal_share is not None and steal_share > 0.1)
+    return {"load_1min": round(load, 2), "usable_cores": cores, "steal_share": steal_share, "busy": busy}

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from PIL import Image, UnidentifiedImageError
+from PIL import Image
 
 from ecogen.errors import EcogenError
 
@@ -39,8 +39,11 @@ def read_receipt(path: str | Path) -> dict[str, Any]:
         raise EcogenError(f"file not found: {path}")
     try:
         with Image.open(path) as img:
-            text = getattr(img, "text", {}) or {}
-    except (UnidentifiedImageError, OSError):
+            text = dict(getattr(img, "text", {}) or {})
+            comment = img.info.get("comment")  # a JPEG carries the receipt as its comment
+            if comment and KEY not in text:
+                text[KEY] = comment.decode() if isinstance(comment, bytes) else comment
+    except Exception:  # noqa: BLE001  (any decoder failure: not a readable image)
         raise EcogenError(f"{path} is not an image") from None
     if KEY not in text:
         raise EcogenError(f"{path} carries no ecogen receipt")

@@ -19,6 +19,9 @@ from ecogen.models.restore import rebuild, sampling_module
 from ecogen.rundir import RunDir
 
 
+MAX_SAMPLE_BYTES = 4 << 30  # images are returned as one tensor
+
+
 @dataclass
 class TrainedGenerator:
     """A run's newest checkpoint, rebuilt: every module (G and D, or encoder and decoder) in eval mode;
@@ -103,6 +106,10 @@ class TrainedGenerator:
         conditional model, cycled; without them a conditional model draws every class in turn."""
         if n <= 0:
             raise ConfigError(f"n: must be > 0 (got {n})")
+        size = self.config.data.image_size
+        if n * (self.config.data.channels or 1) * size * size * 4 > MAX_SAMPLE_BYTES:
+            raise ConfigError(f"n: {n:,} images of {size}x{size} do not fit in memory at once "
+                              f"(at most {MAX_SAMPLE_BYTES >> 30} GiB); ask for fewer per call")
         if batch_size <= 0:
             raise ConfigError(f"batch_size: must be > 0 (got {batch_size})")
         wanted = [self.class_index(c) for c in classes] if classes else None

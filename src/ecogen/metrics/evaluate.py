@@ -131,6 +131,8 @@ class Evaluator:
 
 
 def extract(ext: Extractor, images: torch.Tensor, device: torch.device, progress: bool, label: str) -> Features:
+    if not bool(torch.isfinite(images).all()):
+        raise EcogenError(f"{label}: the images hold NaN or infinite values (a diverged model?); nothing to score")
     with make_progress(progress) as bar:
         task = bar.add_task(label, total=len(images), info=ext.name)
         return ext.extract(images, device=device, progress=lambda n: bar.advance(task, n))

@@ -11,6 +11,7 @@ from torch import nn
 from ecogen.config import ModelConfig
 from ecogen.models.dcgan import Discriminator, Generator, build_dcgan
 from ecogen.models.vae import build_vae
+from ecogen.errors import ConfigError
 from ecogen.registry import Registry
 
 
@@ -33,9 +34,18 @@ PRESETS: Registry[dict[str, object]] = Registry("preset")
 PRESETS.add("seed", {"name": "dcgan", "latent_dim": 100, "width_mult": 1.0, "d_downsample": "stride", "d_norm": "batch"})
 
 
+MAX_PARAMETERS = 2_000_000_000  # 8 GB of fp32 weights: beyond what ecogen's models are meant for
+
+
 def build_model(config: ModelConfig, image_size: int, channels: int, seed: int = 0) -> nn.ModuleDict:
-    """Build on the CPU with initial weights drawn from ``seed``; the caller's global RNG is left untouched."""
+    """Build on the CPU with initial weights drawn from ``seed``; the caller's global RNG is left untouched.
+    The size is counted first on the meta device (no memory), so an absurd config is refused, not allocated."""
     spec = MODELS.get(config.name)
+    with torch.device("meta"):
+        count = sum(p.numel() for p in spec.build(config, image_size, channels).parameters())
+    if count > MAX_PARAMETERS:
+        raise ConfigError(f"model: {count:,} parameters ({count * 4 / 2**30:.0f} GiB) at image size {image_size}, "
+                          f"width {config.width_mult}, latent {config.latent_dim}: more than ecogen builds")
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         return spec.build(config, image_size, channels)

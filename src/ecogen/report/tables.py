@@ -56,6 +56,11 @@ def run_summary(record: RunRecord) -> list[str]:
         lines.append(f"per training image: {si(record.wh_per_train_image, 'Wh')}")
     if record.peak_flops is None:
         lines.append("utilisation: run 'ecogen calibrate' once to measure this machine's peak FLOP/s")
+    busy = record.machine.get("contention") or {}
+    if busy.get("busy"):
+        lines.append(f"warning: the machine was busy (load {busy['load_1min']} on {busy['usable_cores']} cores, "
+                     f"steal {busy['steal_share']}): CPU-time energy estimates count time lost to other "
+                     f"processes; the FLOPs ({si(record.total.flops)}FLOPs) do not depend on load")
     lines += [f"note: {n}" for n in record.notices]
     return lines
 

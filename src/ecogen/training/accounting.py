@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from ecogen.config import EnergyConfig
 from ecogen.energy.calibrate import cached_peak
-from ecogen.energy.machine import describe_machine
+from ecogen.energy.machine import contention, cpu_times, describe_machine
 from ecogen.energy.tracker import metered
 from ecogen.energy import record as records
 from ecogen.rundir import RunDir
@@ -20,6 +20,7 @@ class RunAccount:
         self.config, self.run, self.device, self.previous = config, run, device, previous
         self.peak = cached_peak(device)
         self.machine = describe_machine(device)
+        self.cpu_start = cpu_times()  # for the steal share over this session
         self.quality: dict | None = None  # the quality target's record, set by the loop
 
     @property
@@ -51,7 +52,7 @@ class RunAccount:
             stop_reason=stop_reason,
             step=step,
             train_images=train_images,
-            machine=self.machine,
+            machine={**self.machine, "contention": contention(self.cpu_start)},
             peak=self.peak,
             budgets=self.budgets,
             quality=self.quality,

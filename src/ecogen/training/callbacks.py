@@ -54,6 +54,17 @@ class Stops(Hooks):
         return "interrupted" if self.stop_flag.requested else trainer.account.budget_reason()
 
 
+class Divergence(Hooks):
+    """A non-finite loss stops the run within the step it appears in (``diverged``); the final
+    checkpoint is then not written, so the last good one stays the latest."""
+
+    def after_step(self, trainer: Trainer) -> str | None:
+        losses = [v.detach().float().reshape(-1) for v in trainer.last_metrics.values()]
+        if losses and not bool(torch.isfinite(torch.cat(losses)).all()):
+            return "diverged"
+        return None
+
+
 class LogLines(Hooks):
     """Every ``log_every`` steps: mean losses, throughput, FLOP/s and energy to log.jsonl and the bar."""
 
@@ -129,10 +140,13 @@ class Checkpoints(Hooks):
         return None
 
     def at_end(self, trainer: Trainer, stop_reason: str) -> None:
+        if stop_reason == "diverged":  # never save a non-finite model as the latest; record the stop only
+            trainer.account.write(stop_reason, trainer.step, trainer.train_images)
+            return
         with trainer.account.tracker.phase("checkpoint"):
             trainer.save_checkpoint(stop_reason)
 
 
 def default_callbacks(stop_flag: Any) -> list[Callback]:
     """The schedule every run gets, in the order the hooks run."""
-    return [Stops(stop_flag), LogLines(), Grids(), QualityChecks(), Checkpoints()]
+    return [Stops(stop_flag), Divergence(), LogLines(), Grids(), QualityChecks(), Checkpoints()]

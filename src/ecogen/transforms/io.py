@@ -12,6 +12,7 @@ from PIL import Image
 
 from ecogen.data.fit import fit_channels, fit_size
 from ecogen.data.imageset import to_unit_range
+from ecogen.data.reader import load_image
 from ecogen.data.sources import IMAGE_SUFFIXES, read_image
 from ecogen.errors import DataError, EcogenError
 
@@ -53,11 +54,7 @@ def read_mask(path: str | Path, image_size: tuple[int, int], size: int) -> torch
     path = Path(path)
     if not path.is_file():
         raise DataError(f"mask not found: {path}")
-    try:
-        with Image.open(path) as img:
-            mask = img.convert("L")
-    except OSError:
-        raise DataError(f"cannot read mask {path}: not an image") from None
+    mask = load_image(path).convert("L")
     if mask.size != image_size:
         raise EcogenError(f"mask {path} is {mask.size[0]}x{mask.size[1]} but the image is {image_size[0]}x{image_size[1]}")
     mask = mask.resize((size, size), Image.Resampling.NEAREST)

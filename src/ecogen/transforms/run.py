@@ -7,6 +7,7 @@ from pathlib import Path
 
 import torch
 
+from ecogen.data.reader import load_image
 from ecogen.energy import EnergyTracker, metered
 from ecogen.errors import EcogenError
 from ecogen.generation import TrainedGenerator
@@ -111,6 +112,8 @@ def corrupt_files(inputs: str | Path, out: str | Path, noise: str, *, seed: int 
                   overwrite: bool = False) -> TransformResult:
     """Test inputs for denoising: Gaussian or salt-and-pepper noise, at the inputs' own size."""
     first = Path(inputs)
+    if size is not None and not 8 <= size <= 4096:
+        raise EcogenError(f"--size must be 8..4096 pixels (got {size})")
     probe = read_inputs(first, 8, 1, "resize")  # validates the inputs and learns their sizes
     if size is None:
         if len(set(probe.sizes)) > 1 or probe.sizes[0][0] != probe.sizes[0][1]:
@@ -126,10 +129,4 @@ def corrupt_files(inputs: str | Path, out: str | Path, noise: str, *, seed: int 
 
 
 def _any_rgb(paths: list[Path]) -> bool:
-    from PIL import Image
-
-    for p in paths:
-        with Image.open(p) as img:
-            if img.mode not in ("L", "1", "LA", "I", "I;16", "F"):
-                return True
-    return False
+    return any(load_image(p).mode == "RGB" for p in paths)
