@@ -238,3 +238,38 @@ def test_contention_is_recorded_with_the_bill(tiny_run):
     record = json.loads((tiny_run / "run.json").read_text())
     seen = record["machine"]["contention"]
     assert set(seen) == {"load_1min", "usable_cores", "steal_share", "busy"} and seen["usable_cores"] >= 1
+
+
+def test_a_checkpoint_without_its_noise_state_is_refused_on_resume(tmp_path):
+    from ecogen import api
+    from conftest import tiny_config
+    from safetensors.torch import load_file, save_file
+
+    out = tmp_path / "run"
+    api.train(tiny_config(steps=2), out, progress=False)
+    meta_path = sorted((out / "checkpoints").glob("*.json"))[-1]
+    tensors_path = meta_path.with_suffix(".safetensors")
+    tensors = {k: v for k, v in load_file(str(tensors_path)).items() if k != "rng.noise"}
+    save_file(tensors, str(tensors_path))
+    meta = json.loads(meta_path.read_text())
+    from ecogen.checkpoint import sha256
+
+    meta["sha256"] = sha256(tensors_path)
+    meta_path.write_text(json.dumps(meta))
+    before = (out / "config.yaml").read_text()
+    _one_line_error(run_cli("train", "--resume", str(out), "--steps", "4"), "rng.noise")
+    assert (out / "config.yaml").read_text() == before
+
+
+def test_a_huge_scaled_element_is_refused(tmp_path):
+    Image.new("L", (1000, 1000), 255).save(tmp_path / "big.png")
+    spec = tmp_path / "s.yaml"
+    spec.write_text(f"canvas: {{width: 64, height: 64}}\nelements:\n  - {{source: image, path: {tmp_path / 'big.png'}, "
+                    f"x: 8, y: 8, scale: 64}}\n")
+    _one_line_error(run_cli("compose", "--spec", str(spec), "--out", str(tmp_path / "o.png")), "smaller scale")
+
+
+def test_an_exploding_but_finite_loss_is_divergence_too(tmp_path):
+    proc = run_cli("train", *TINY, "--steps", "8", "--lr-g", "1000", "--lr-d", "1000", "--out", str(tmp_path / "r"),
+                   "--quiet")
+    assert proc.returncode == 3 and "diverged" in proc.stderr, proc.stderr[-500:]

@@ -160,7 +160,11 @@ def evaluate(
                                      seed, labels=labels)  # a conditional VAE encodes with the class
                 result = replace(result, extra=elbo)
     if rundir.record.exists():
-        records.add_phase(rundir.record, "eval", tracker.report())
+        try:
+            records.add_phase(rundir.record, "eval", tracker.report())
+        except OSError as err:  # a read-only or full disk: the metrics are still worth showing
+            print(f"notice: the evaluation's energy was not added to {rundir.record} ({err.strerror or err})",
+                  file=sys.stderr)
     return result
 
 

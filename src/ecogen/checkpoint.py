@@ -181,10 +181,13 @@ def read(path: Path) -> Checkpoint:
 
 
 def latest(folder: Path, notices: list[str] | None = None) -> Checkpoint:
-    """The newest checkpoint that reads; a damaged newer one is passed over (said in ``notices``)."""
+    """The newest checkpoint. With ``notices`` (resume), a damaged newer one is passed over and said
+    there; without (sampling), a damaged newest one is an error, never silently replaced by an older."""
     found = list_checkpoints(folder)
     if not found:
         raise CheckpointError(f"no checkpoint found in {folder}")
+    if notices is None:
+        return read(found[-1])
     first_error = None
     for path in reversed(found):
         try:

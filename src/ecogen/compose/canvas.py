@@ -16,6 +16,9 @@ from ecogen.compose.registries import ALPHAS
 
 
 
+MAX_ELEMENT_SIDE = 16_384  # the largest canvas a spec allows, twice over
+
+
 @ALPHAS.register("intensity")
 def _intensity(image: np.ndarray, element: Element) -> np.ndarray:
     """Bright is opaque: right for light strokes on a dark ground (generated digits)."""
@@ -64,6 +67,10 @@ def _transform(array: np.ndarray, scale: float, rotation: float, resample: Image
 
 def place(canvas: np.ndarray, image: np.ndarray, element: Element) -> None:
     """Blend ``image`` (H x W x C in [0, 1]) into ``canvas`` in place, centred at (x, y)."""
+    side = max(image.shape[:2]) * element.scale
+    if side > MAX_ELEMENT_SIDE:
+        raise EcogenError(f"an element {image.shape[1]}x{image.shape[0]} at scale {element.scale:g} would be "
+                          f"{side:,.0f} px across (at most {MAX_ELEMENT_SIDE:,}); use a smaller scale")
     alpha = ALPHAS.get(element.blend)(image, element) * element.opacity
     resample = Image.Resampling.BICUBIC
     planes = [_transform(image[..., c], element.scale, element.rotation, resample) for c in range(image.shape[2])]

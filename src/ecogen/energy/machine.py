@@ -35,6 +35,7 @@ def describe_machine(device: torch.device | None = None) -> dict[str, object]:
         "visible_cores": visible_cores(),
         "gpus": gpus,
         "device": str(device) if device is not None else None,
+        "torch_threads": torch.get_num_threads(),
         "torch": torch.__version__,
         "python": platform.python_version(),
         "platform": platform.platform(),

@@ -55,12 +55,15 @@ class Stops(Hooks):
 
 
 class Divergence(Hooks):
-    """A non-finite loss stops the run within the step it appears in (``diverged``); the final
-    checkpoint is then not written, so the last good one stays the latest."""
+    """A non-finite loss, or one past ``LIMIT`` (logits in the billions: a learning rate far too large),
+    stops the run within the step it appears in (``diverged``); the final checkpoint is then not
+    written, so the last good one stays the latest."""
+
+    LIMIT = 1e6  # GAN losses are O(1-10), a VAE's negative ELBO O(10^3) per image at these sizes
 
     def after_step(self, trainer: Trainer) -> str | None:
         losses = [v.detach().float().reshape(-1) for v in trainer.last_metrics.values()]
-        if losses and not bool(torch.isfinite(torch.cat(losses)).all()):
+        if losses and not bool((torch.cat(losses).abs() < self.LIMIT).all()):  # NaN compares False
             return "diverged"
         return None
 

@@ -19,6 +19,7 @@ import torch
 from ecogen import checkpoint
 from ecogen.config import TrainConfig, to_dict
 from ecogen.data import BatchStream, PreparedData
+from ecogen.errors import CheckpointError
 from ecogen.models import MODELS
 from ecogen.models.restore import build_modules, restore_modules, sampling_module
 from ecogen.models.dcgan import num_classes
@@ -126,7 +127,13 @@ class Trainer:
         restore_modules(self.modules, ckpt)
         for name, optimizer in self.family.optimizers.items():
             checkpoint.restore_optimizer(optimizer, name, ckpt)
-        self.noise_gen.set_state(ckpt.tensors["rng.noise"])
+        state = ckpt.tensors.get("rng.noise")
+        if state is None or state.dtype != torch.uint8:
+            raise CheckpointError(f"{ckpt.path}: its noise generator state (rng.noise) is missing or damaged")
+        try:
+            self.noise_gen.set_state(state)
+        except RuntimeError:
+            raise CheckpointError(f"{ckpt.path}: its noise generator state (rng.noise) is damaged") from None
         self.step = ckpt.step
         self.elapsed_before = float(ckpt.meta.get("elapsed_seconds", 0.0))
 
