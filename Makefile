@@ -24,7 +24,7 @@ demo: $(STAMP)
 	@echo "Look at runs/demo/grid.png (and runs/demo/samples/ for training progress)."
 
 test: $(STAMP)
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n 2   # two workers, one thread each (tests/conftest.py)
 
 clean:
 	rm -rf $(VENV) runs

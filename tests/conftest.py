@@ -8,6 +8,11 @@ import sys
 from pathlib import Path
 
 import pytest
+import torch
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # one thread per worker, and for the CLI processes it starts:
+    os.environ["OMP_NUM_THREADS"] = "1"     # two workers with a thread per core each oversubscribe the cores
+    torch.set_num_threads(1)
 
 from ecogen import TrainConfig, train
 from ecogen.config import from_dict

@@ -59,7 +59,7 @@ def test_config_file_with_overrides_and_print_config(tmp_path):
         (["--epochs", "0"], "epochs"),
         (["--epochs", "-3"], "epochs"),
         (["--batch-size", "0"], "batch_size"),
-        (["--batch-size", "100000"], "exceeds"),
+        (["--batch-size", "60000"], "exceeds"),
         (["--config", "/no/such.yaml"], "config file not found"),
         (["--device", "cuda:7"], "cuda:7"),
     ],

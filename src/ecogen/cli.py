@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.table import Table
 
 from ecogen import api
+from ecogen._version import __version__
 from ecogen.cli_transform import transform_app
 from ecogen.config import DataConfig, dump_yaml, from_dict
 from ecogen.energy.machine import visible_cores
@@ -28,11 +29,17 @@ from ecogen.device import resolve_device
 from ecogen.energy.calibrate import cache_file
 from ecogen.energy.calibrate import calibrate as measure_calibration
 from ecogen.energy import record as records
-from ecogen.report.tables import bill_table, eval_table, run_summary, si
+from ecogen.report.tables import bill_table, compare_table, eval_table, receipt_table, run_summary, si
 from ecogen.cli_options import overrides, train_parameters
 from ecogen.resolve import resolve
 from ecogen.rundir import RunDir
 from ecogen.training import TrainResult
+
+def _version(value: bool) -> None:
+    if value:
+        print(f"ecogen {__version__}")
+        raise typer.Exit()
+
 
 app = typer.Typer(
     add_completion=False,
@@ -40,6 +47,12 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     help="Train, evaluate and use image generators while measuring their energy cost.",
 )
+@app.callback()
+def _root(version: bool = typer.Option(False, "--version", callback=_version, is_eager=True,
+                                       help="Print ecogen's version and exit.")) -> None:
+    """Train, evaluate and use image generators while measuring their energy cost."""
+
+
 console = Console()  # results; notices and progress go to stderr, so --json output parses
 
 def _emit(result: TrainResult, as_json: bool) -> None:
@@ -95,6 +108,8 @@ def train(
                               f"used with it (only schedule, energy and quality-check options can)")
         return _emit(api.resume(resume, progress=not quiet, **overrides(options)), as_json)
     cfg = resolve(recipe=recipe, file=config, preset=preset, overrides=overrides(options))
+    if config is not None and out == Path("runs/default") and not print_config:
+        print(f"notice: no --out given: the run goes to {out}", file=sys.stderr)
     if recipe is None and cfg.recipe is not None:
         print(f"recipe: {cfg.recipe} (the default for this kind of run; see --print-config)", file=sys.stderr)
     if print_config:
@@ -181,27 +196,35 @@ def evaluate(
 
 @app.command()
 def energy(
-    run: Path = typer.Argument(..., help="Run folder."),
-    as_json: bool = typer.Option(False, "--json", help="Print run.json's content."),
+    runs: list[Path] = typer.Argument(..., help="Run folder(s); several are shown side by side."),
+    as_json: bool = typer.Option(False, "--json", help="Print run.json's content (a list for several runs)."),
 ) -> None:
-    """The run's energy bill, by phase."""
-    record = api.bill(run)
+    """The run's energy bill, by phase; or several runs' bills side by side."""
+    records = {str(run): api.bill(run) for run in runs}
     if as_json:
-        print(record.model_dump_json(indent=2))
+        dumped = [r.model_dump(mode="json") for r in records.values()]
+        print(json.dumps(dumped[0] if len(dumped) == 1 else dumped, indent=2))
         return
-    console.print(bill_table(record, f"energy bill of {run}"))
+    if len(records) > 1:
+        console.print(compare_table(records))
+        return
+    (name, record), = records.items()
+    console.print(bill_table(record, f"energy bill of {name}"))
     for line in run_summary(record):
         console.print(line)
 
 
 @app.command()
-def receipt(image: Path = typer.Argument(..., help="A PNG written by 'ecogen sample'.")) -> None:
+def receipt(
+    image: Path = typer.Argument(..., help="A PNG (or JPEG) written by ecogen."),
+    as_json: bool = typer.Option(False, "--json", help="Print the receipt as JSON."),
+) -> None:
     """Read back the receipt stored in a generated image."""
     data = api.read_receipt(image)
-    table = Table(title=f"receipt of {image}", show_header=False)
-    for key, value in data.items():
-        table.add_row(key, f"{value:.6g}" if isinstance(value, float) else str(value))
-    console.print(table)
+    if as_json:
+        print(json.dumps(data))
+        return
+    console.print(receipt_table(data, f"receipt of {image}"))
 
 
 @app.command()

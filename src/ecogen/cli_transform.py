@@ -32,9 +32,10 @@ def _transform_command(kind: str, doc: str):
         seed: int = typer.Option(0),
         device: str = typer.Option("auto"),
         overwrite: bool = typer.Option(False, help="Replace existing outputs (inputs are never overwritten)."),
+        checkpoint: str = typer.Option("latest", help="latest | best | a step number."),
     ) -> None:
-        _report_transform(api.transform(kind, out, run=run, inputs=input, device=device, steps=steps, seed=seed,
-                                        overwrite=overwrite))
+        _report_transform(api.transform(kind, out, run=run, inputs=input, device=device, checkpoint=checkpoint,
+                                        steps=steps, seed=seed, overwrite=overwrite))
 
     command.__doc__ = doc
     transform_app.command(kind)(command)

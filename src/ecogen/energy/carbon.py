@@ -24,7 +24,7 @@ def resolve_intensity(country: str | None = None, g_per_kwh: float | None = None
     if g_per_kwh is not None:
         if g_per_kwh < 0:
             raise ConfigError(f"energy.carbon_intensity: must be >= 0 (got {g_per_kwh})")
-        return CarbonIntensity(g_per_kwh, pue, country, "user")
+        return CarbonIntensity(g_per_kwh, pue, country, "user-given")
     if country is not None:
         row = table["countries"].get(country.upper())
         if row is None:

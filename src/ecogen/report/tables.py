@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from rich.table import Table
 
 from ecogen.metrics.evaluate import EvalResult
@@ -46,11 +48,61 @@ def bill_table(record: RunRecord, title: str) -> Table:
     return table
 
 
+def _grid_source(carbon: Any) -> str:
+    if carbon.source.startswith("user"):
+        return "user-given"
+    return f"{carbon.country}; {carbon.source}" if carbon.country else carbon.source
+
+
+def compare_table(records: dict[str, RunRecord]) -> Table:
+    """Several runs' bills side by side: one column per run."""
+    table = Table(title="energy bills side by side")
+    table.add_column("", justify="left")
+    for name in records:
+        table.add_column(name, justify="right")
+    rows = {
+        "stop": lambda r: f"{r.stop_reason} @ {r.step}",
+        "energy": lambda r: si(r.total.wh, "Wh") + (" (est.)" if r.estimated else ""),
+        "CO2eq": lambda r: si(r.total.gco2, "g"),
+        "seconds": lambda r: f"{r.total.seconds:.1f}",
+        "FLOPs": lambda r: si(r.total.flops) if r.total.flops else "-",
+        "per training image": lambda r: si(r.wh_per_train_image, "Wh") if r.wh_per_train_image else "-",
+        "best check": lambda r: _best(r),
+    }
+    for label, cell in rows.items():
+        table.add_row(label, *[cell(r) for r in records.values()])
+    return table
+
+
+def _best(record: RunRecord) -> str:
+    best = (record.quality or {}).get("best") or {}
+    metric = (record.quality or {}).get("metric")
+    if not best or not metric or metric not in best:
+        return "-"
+    return f"{metric} {best[metric]:.3g} at {si(best.get('wh', 0.0), 'Wh')}"
+
+
+def receipt_table(data: dict[str, Any], title: str) -> Table:
+    """A receipt as key / value rows, numbers rounded, nothing cut."""
+    table = Table(title=title, show_header=False)
+    table.add_column("field", justify="left")
+    table.add_column("value", justify="left", overflow="fold")
+    for key, value in data.items():
+        if isinstance(value, float):
+            text = f"{value:.6g}"
+        elif isinstance(value, list):
+            text = ", ".join(f"{v:.6g}" if isinstance(v, float) else str(v) for v in value)
+        else:
+            text = "-" if value is None else str(value)
+        table.add_row(key, text)
+    return table
+
+
 def run_summary(record: RunRecord) -> list[str]:
     carbon = record.carbon
     lines = [
         f"stopped: {record.stop_reason} at step {record.step} after {record.sessions} session(s)",
-        f"grid: {carbon.g_per_kwh:.1f} gCO2eq/kWh x PUE {carbon.pue:g} ({carbon.country or 'world mean'}; {carbon.source})",
+        f"grid: {carbon.g_per_kwh:.1f} gCO2eq/kWh x PUE {carbon.pue:g} ({_grid_source(carbon)})",
     ]
     if record.wh_per_train_image is not None:
         lines.append(f"per training image: {si(record.wh_per_train_image, 'Wh')}")

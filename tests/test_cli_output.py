@@ -1,0 +1,42 @@
+"""What a person reads from the CLI: version, receipts, bills side by side, where a run goes."""
+
+import json
+
+from conftest import run_cli
+
+
+def test_version():
+    proc = run_cli("--version")
+    assert proc.returncode == 0 and proc.stdout.startswith("ecogen ")
+
+
+def test_receipt_as_a_table_and_as_json(tiny_run, tmp_path):
+    assert run_cli("sample", str(tiny_run), "--n", "2", "--out", str(tmp_path / "s")).returncode == 0
+    image = tmp_path / "s" / "000001.png"
+    data = json.loads(run_cli("receipt", str(image), "--json").stdout)
+    assert len(data["model_sha256"]) == 64 and data["images"] == 1
+    table = run_cli("receipt", str(image)).stdout
+    assert data["model_sha256"] in table.replace("\n", "").replace(" ", "").replace("│", "")  # never cut
+
+
+def test_energy_of_several_runs_side_by_side(tiny_run, gan_run):
+    proc = run_cli("energy", str(tiny_run), str(gan_run))
+    assert proc.returncode == 0, proc.stderr
+    assert "side by side" in proc.stdout and "per training image" in proc.stdout
+    both = json.loads(run_cli("energy", str(tiny_run), str(gan_run), "--json").stdout)
+    assert isinstance(both, list) and len(both) == 2
+
+
+def test_user_given_intensity_is_called_so(tmp_path):
+    out = tmp_path / "r"
+    proc = run_cli("train", "--data", "digits", "--image-size", "16", "--width-mult", "0.25", "--steps", "2",
+                   "--carbon-intensity", "56", "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "user-given" in proc.stdout and "world mean" not in proc.stdout
+
+
+def test_a_config_without_out_says_where_the_run_goes(tmp_path):
+    (tmp_path / "run.yaml").write_text("data:\n  source: digits\n  image_size: 16\nsteps: 1\nmodel:\n  width_mult: 0.25\n")
+    proc = run_cli("train", "--config", str(tmp_path / "run.yaml"), "--quiet", cwd=tmp_path)
+    assert proc.returncode == 0, proc.stderr
+    assert "the run goes to runs/default" in proc.stderr and (tmp_path / "runs" / "default" / "run.json").is_file()
