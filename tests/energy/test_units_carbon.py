@@ -25,7 +25,7 @@ def test_country_table_is_versioned_with_source():
 
 
 def test_explicit_intensity_wins_and_world_mean_is_the_default():
-    assert resolve_intensity("FRA", 123.0, 1.2) == CarbonIntensity(123.0, 1.2, "FRA", "user")
+    assert resolve_intensity("FRA", 123.0, 1.2) == CarbonIntensity(123.0, 1.2, "FRA", "user-given")
     world = resolve_intensity()
     assert world.country is None and world.g_per_kwh == grid_table()["world"]["g_per_kwh"]
 

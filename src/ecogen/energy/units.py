@@ -42,7 +42,7 @@ class CarbonIntensity:
     g_per_kwh: float
     pue: float = 1.0
     country: str | None = None  # ISO 3166 alpha-3, when the intensity came from the table
-    source: str = "user"
+    source: str = "user-given"
 
     def emissions(self, energy: Energy) -> Emissions:
         """gCO2eq = kWh x grid intensity x PUE."""
