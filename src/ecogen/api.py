@@ -339,9 +339,9 @@ def bill(run: str | Path) -> records.RunRecord:
     return records.read(rundir.record)
 
 
-def calibrate(device: str = "auto", seconds: float = 1.5) -> dict[str, Any]:
-    """Measure this machine's peak FLOP/s (fp32 and bf16 matrix products) and cache it."""
-    return measure_peaks(resolve_device(device), seconds)
+def calibrate(device: str = "auto", seconds: float = 1.5, force: bool = False) -> dict[str, Any]:
+    """This machine's peak FLOP/s (fp32 and bf16 matrix products): cached, or measured with ``force``."""
+    return measure_peaks(resolve_device(device), seconds, force)
 
 
 def train_extractor(data: str, out: str | Path, *, image_size: int = 32, channels: int | None = None,

@@ -231,12 +231,20 @@ def receipt(
 def calibrate(
     device: str = typer.Option("auto"),
     seconds: float = typer.Option(1.5, help="Measuring time per precision."),
+    force: bool = typer.Option(False, help="Measure again even when a measurement is cached."),
 ) -> None:
-    """Measure this machine's peak FLOP/s (matrix products) once; runs then report utilisation."""
-    entry = api.calibrate(device, seconds)
+    """This machine's peak FLOP/s (matrix products), measured once; runs then report utilisation against
+    the peak of their own precision."""
+    entry = api.calibrate(device, seconds, force)
     for dtype, peak in entry["peak_flops"].items():
         console.print(f"{entry['device']} {dtype}: {peak / 1e9:,.1f} GFLOP/s")
-    console.print(f"cached in {cache_file()}")
+    if entry["cached"]:
+        console.print(f"cached in {cache_file()} (measure again with --force)")
+    elif entry["busy"]:
+        print(f"warning: the machine was busy (load {entry['load']}): this measurement is too low and was not "
+              f"cached; run again when the machine is quiet", file=sys.stderr)
+    else:
+        console.print(f"cached in {cache_file()}")
 
 
 @app.command()

@@ -103,7 +103,11 @@ def test_calibration_gives_utilisation(tmp_path, monkeypatch):
 
     from ecogen.energy.calibrate import cache_file, cached_peak, calibrate
 
+    import ecogen.energy.calibrate as cal
+
     monkeypatch.setenv("ECOGEN_CACHE", str(tmp_path / "cache"))
+    quiet = {"load_1min": 0.1, "usable_cores": 2, "steal_share": 0.0, "busy": False}
+    monkeypatch.setattr(cal, "contention", lambda *a: quiet)  # the suite's own workers keep this machine busy
     assert cached_peak(torch.device("cpu")) is None
     entry = calibrate(torch.device("cpu"), seconds=0.2)
     assert cache_file().is_file() and entry["peak_flops"]["float32"] > 1e8
@@ -112,3 +116,36 @@ def test_calibration_gives_utilisation(tmp_path, monkeypatch):
     record = records.read(tmp_path / "r" / "run.json")
     assert record.peak_flops == entry["peak_flops"]["float32"]
     assert 0 < record.phases["g_step"].utilization < 2
+
+
+def test_calibration_is_not_cached_when_busy_and_is_reused_unless_forced(tmp_path, monkeypatch):
+    import torch
+
+    import ecogen.energy.calibrate as cal
+
+    monkeypatch.setenv("ECOGEN_CACHE", str(tmp_path / "cache"))
+    busy = {"load_1min": 9.0, "usable_cores": 2, "steal_share": 0.0, "busy": True}
+    monkeypatch.setattr(cal, "contention", lambda *a: busy)
+    entry = cal.calibrate(torch.device("cpu"), seconds=0.1)
+    assert entry["busy"] and not entry["cached"] and cal.cached_peak(torch.device("cpu")) is None
+    monkeypatch.setattr(cal, "contention", lambda *a: {**busy, "load_1min": 0.1, "busy": False})
+    first = cal.calibrate(torch.device("cpu"), seconds=0.1)
+    again = cal.calibrate(torch.device("cpu"), seconds=0.1)
+    assert again["cached"] and again["peak_flops"] == first["peak_flops"]
+    forced = cal.calibrate(torch.device("cpu"), seconds=0.1, force=True)
+    assert not forced["cached"]
+
+
+def test_a_bf16_run_is_measured_against_the_bf16_peak(tmp_path, monkeypatch):
+    import json
+
+    import torch
+
+    from ecogen.energy.calibrate import cache_file, machine_key
+
+    monkeypatch.setenv("ECOGEN_CACHE", str(tmp_path / "cache"))
+    cache_file().parent.mkdir(parents=True)
+    cache_file().write_text(json.dumps({machine_key(torch.device("cpu")): {
+        "device": "cpu", "peak_flops": {"float32": 1e11, "bfloat16": 4e11}}}))
+    train(tiny_config(steps=2, precision="bf16"), tmp_path / "r", progress=False)
+    assert records.read(tmp_path / "r" / "run.json").peak_flops == 4e11

@@ -15,7 +15,7 @@ import torch
 
 from ecogen.atomic import write_json
 from ecogen.cachedir import cache_root
-from ecogen.energy.machine import cpu_model, visible_cores
+from ecogen.energy.machine import contention, cpu_model, visible_cores
 
 
 def cache_file() -> Path:
@@ -51,19 +51,27 @@ def measure_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.5,
     return best
 
 
-def calibrate(device: torch.device, seconds: float = 1.5) -> dict[str, object]:
-    """Measure fp32 and bf16 peaks on ``device`` and cache them under this machine's key."""
+def calibrate(device: torch.device, seconds: float = 1.5, force: bool = False) -> dict[str, object]:
+    """fp32 and bf16 peaks on ``device``: the cached ones unless ``force``; else measured, and cached only
+    when the machine was quiet (a peak measured under load is too low, and would make every run's
+    utilisation look too high). ``cached`` and ``busy`` in the result say which happened."""
+    path = cache_file()
+    cached = _read(path)
+    key = machine_key(device)
+    if key in cached and not force:
+        return {**cached[key], "cached": True, "busy": False}
+    load = contention()
     peaks = {"float32": measure_peak(device, torch.float32, seconds)}
     try:
         peaks["bfloat16"] = measure_peak(device, torch.bfloat16, seconds)
     except RuntimeError:  # no bf16 matmul on this device
         pass
     entry = {"device": str(device), "cpu_model": cpu_model(), "peak_flops": peaks, "measured": time.time()}
-    path = cache_file()
-    cached = _read(path)
-    cached[machine_key(device)] = entry
-    write_json(path, cached)
-    return entry
+    busy = bool(load["busy"] or contention()["busy"])
+    if not busy:
+        cached[key] = entry
+        write_json(path, cached)
+    return {**entry, "cached": False, "busy": busy, "load": load["load_1min"]}
 
 
 def _read(path: Path) -> dict[str, dict]:

@@ -15,10 +15,12 @@ import torch
 class RunAccount:
     """Owns the EnergyTracker of one training session and turns it into run.json."""
 
-    def __init__(self, config: EnergyConfig, run: RunDir, device: torch.device, previous: records.RunRecord | None) -> None:
+    def __init__(self, config: EnergyConfig, run: RunDir, device: torch.device, previous: records.RunRecord | None,
+                 precision: str = "fp32") -> None:
         self.tracker = metered(config, device)
         self.config, self.run, self.device, self.previous = config, run, device, previous
-        self.peak = cached_peak(device)
+        # utilisation is against the peak of the precision the run computes in (bf16 runs: the bf16 peak)
+        self.peak = cached_peak(device, "bfloat16" if precision == "bf16" else "float32")
         self.machine = describe_machine(device)
         self.cpu_start = cpu_times()  # for the steal share over this session
         self.quality: dict | None = None  # the quality target's record, set by the loop

@@ -90,7 +90,7 @@ class Trainer:
         self.fixed_noise = torch.randn(GRID_SIZE, config.model.latent_dim, generator=grid_gen).to(device)
         k = self.num_classes = num_classes(config.model)
         self.fixed_labels = (torch.arange(GRID_SIZE) % k).to(device) if k else None  # a column per class
-        self.account = RunAccount(config.energy, run, device, previous)
+        self.account = RunAccount(config.energy, run, device, previous, self.precision)
         self.data = data
         self.evaluator: Evaluator | None = None  # built at the first quality check, inside the eval phase
         if self.eval_every:  # fail on a bad metric or extractor name now, not mid-run
