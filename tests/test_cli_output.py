@@ -40,3 +40,24 @@ def test_a_config_without_out_says_where_the_run_goes(tmp_path):
     proc = run_cli("train", "--config", str(tmp_path / "run.yaml"), "--quiet", cwd=tmp_path)
     assert proc.returncode == 0, proc.stderr
     assert "the run goes to runs/default" in proc.stderr and (tmp_path / "runs" / "default" / "run.json").is_file()
+
+
+def test_a_missed_target_still_shows_the_best_check(tmp_path):
+    out = tmp_path / "r"
+    proc = run_cli("train", "--data", "digits", "--image-size", "16", "--width-mult", "0.25", "--steps", "4",
+                   "--eval-every", "2", "--eval-n", "20", "--target-fid", "0.0001", "--out", str(out), "--quiet")
+    assert proc.returncode == 0, proc.stderr
+    assert "best check: fid" in proc.stdout and "not reached" in proc.stdout
+    assert run_cli("sample", str(out), "--checkpoint", "best", "--n", "4", "--out", str(tmp_path / "b.png")).returncode == 0
+
+
+def test_digit_features_are_refused_for_colour_images(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    for name in ("a", "b"):
+        (tmp_path / name).mkdir()
+        for i in range(4):
+            Image.fromarray(np.full((16, 16, 3), (i * 40, 10, 200), np.uint8)).save(tmp_path / name / f"{i}.png")
+    proc = run_cli("eval", "--real", f"folder:{tmp_path / 'a'}", "--fake", f"folder:{tmp_path / 'b'}")
+    assert proc.returncode == 2 and "--extractor inception" in proc.stderr

@@ -89,6 +89,7 @@ class Evaluator:
         if len(data.split.holdout) < 2:
             raise EcogenError("evaluation needs a held-out split of at least 2 images (data.holdout > 0)")
         ext = load_extractor(extractor, precision)
+        check_fit(ext, data.config.channels or 1, data.config.source)
         holdout = data.split.holdout
         rng = np.random.default_rng(seed)
         ref_index = np.sort(rng.choice(data.split.train, min(len(holdout), len(data.split.train)), replace=False))
@@ -130,6 +131,13 @@ class Evaluator:
         )
 
 
+def check_fit(ext: Extractor, channels: int, source: str) -> None:
+    """Digit features mean nothing on colour images (a folder of photos scored FID 588 on them)."""
+    if ext.name == "mnist" and channels == 3:
+        raise EcogenError(f"the mnist extractor knows grey digits; {source} is colour: use --extractor inception "
+                          f"(or a classifier trained on your images: ecogen extractor train)")
+
+
 def extract(ext: Extractor, images: torch.Tensor, device: torch.device, progress: bool, label: str) -> Features:
     if not bool(torch.isfinite(images).all()):
         raise EcogenError(f"{label}: the images hold NaN or infinite values (a diverged model?); nothing to score")
@@ -167,6 +175,7 @@ def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = DEFAUL
     with metered(None, device) as tracker, tracker.phase("eval"):
         ext = load_extractor(extractor, precision)
         real_set, fake_set = load_source(real, 0), load_source(fake, 0)  # native sizes; the extractor fits them
+        check_fit(ext, max(real_set.channels, fake_set.channels), real)
         if n is not None and n > len(real_set):
             raise EcogenError(f"n: {n} images asked for, but the real set {real} has {len(real_set)}")
         real_images, fake_images = _limit(real_set, n, seed), _limit(fake_set, n, seed)

@@ -108,6 +108,14 @@ def run_summary(record: RunRecord) -> list[str]:
         lines.append(f"per training image: {si(record.wh_per_train_image, 'Wh')}")
     if record.peak_flops is None:
         lines.append("utilisation: run 'ecogen calibrate' once to measure this machine's peak FLOP/s")
+    quality = record.quality or {}
+    if quality.get("metric") and quality.get("best"):
+        best, metric = quality["best"], quality["metric"]
+        target = quality.get("target")
+        reached = ("target reached" if quality.get("reached") else
+                   "no target set" if target is None else f"target {target:g} not reached")
+        lines.append(f"best check: {metric} {best[metric]:.4g} at step {best.get('step')} after "
+                     f"{si(best.get('wh', 0.0), 'Wh')} ({reached}); sample it with --checkpoint best")
     busy = record.machine.get("contention") or {}
     if busy.get("busy"):
         lines.append(f"warning: the machine was busy (load {busy['load_1min']} on {busy['usable_cores']} cores, "
