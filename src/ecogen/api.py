@@ -141,6 +141,7 @@ def evaluate(
     progress: bool = True,
     precision: str = "fp32",
     checkpoint: str | int = "latest",
+    reference: bool = True,
 ) -> EvalResult:
     """Generated images vs the run's held-out split (with reference points); the work joins the bill.
 
@@ -151,7 +152,7 @@ def evaluate(
     data = prepare_data(generator.config.data, split=rundir.read_split())
     with metered(generator.config.energy, generator.device) as tracker:
         result = evaluate_run(generator, data, metrics=metrics, n=n, extractor=extractor, seed=seed,
-                              progress=progress, tracker=tracker, precision=precision)
+                              progress=progress, tracker=tracker, precision=precision, reference=reference)
         if generator.family == "vae":
             with tracker.phase("eval"):
                 held = data.holdout
@@ -326,10 +327,11 @@ def transform(kind: str, out: str | Path, *, run: str | Path | None = None, inpu
 
 def evaluate_sets(real: str, fake: str, *, metrics: str = DEFAULT_METRICS, extractor: str = "mnist",
                   n: int | None = None, seed: int = 0, device: str = "auto", progress: bool = True,
-                  precision: str = "fp32") -> EvalResult:
+                  precision: str = "fp32", reference: bool = True) -> EvalResult:
     """Two image sources (``folder:PATH``, ``npz:PATH``, ``mnist``...) compared directly, metered."""
     return metrics_evaluate_sets(real, fake, metrics=metrics, extractor=extractor, n=n, seed=seed,
-                                 device=resolve_device(device), progress=progress, precision=precision)
+                                 device=resolve_device(device), progress=progress, precision=precision,
+                                 reference=reference)
 
 
 def bill(run: str | Path) -> records.RunRecord:

@@ -173,6 +173,8 @@ def evaluate(
         None, help="Weights file for the extractor (classifier; inception without it uses the packaged FID weights)."),
     extractor_precision: str = typer.Option("fp32", help="fp32 | bf16: the extractor's arithmetic."),
     checkpoint: str = typer.Option("latest", help="latest | best | a step number (with a run folder)."),
+    no_reference: bool = typer.Option(False, "--no-reference",
+                                      help="Skip the real-vs-real floor and the noise reference (cached after a first run)."),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
     quiet: bool = typer.Option(False, help="No progress bars."),
@@ -182,10 +184,11 @@ def evaluate(
     spec = f"{extractor}:{weights}" if weights is not None else extractor
     if run is not None:
         result = api.evaluate(run, metrics=metrics, n=n or 1000, extractor=spec, seed=seed, device=device,
-                              progress=not quiet, precision=extractor_precision, checkpoint=checkpoint)
+                              progress=not quiet, precision=extractor_precision, checkpoint=checkpoint,
+                              reference=not no_reference)
     elif real and fake:
         result = api.evaluate_sets(real, fake, metrics=metrics, extractor=spec, n=n, seed=seed, device=device,
-                                   progress=not quiet, precision=extractor_precision)
+                                   progress=not quiet, precision=extractor_precision, reference=not no_reference)
     else:
         raise EcogenError("give a run folder, or both --real and --fake")
     if as_json:

@@ -34,7 +34,7 @@ def test_eval_reports_floor_and_noise_and_joins_the_bill(tiny_run):
 def test_real_features_are_cached(tiny_run):
     first = evaluate(tiny_run, n=50, metrics="fid", progress=False)
     files = list(cache_dir().glob("*.npz"))
-    assert not first.real_cached and len(files) == 2  # held-out set and the training-split reference
+    assert not first.real_cached and len(files) == 3  # held-out set, the training-split and the noise references
     second = evaluate(tiny_run, n=50, metrics="fid", progress=False)
     assert second.real_cached and second.real_vs_real == first.real_vs_real
     assert sorted(cache_dir().glob("*.npz")) == sorted(files)
@@ -83,3 +83,21 @@ def test_bad_eval_every_options_fail_before_training(tmp_path):
     proc = run_cli("train", "--eval-every", "2", "--eval-metrics", "nope", "--out", str(tmp_path / "r"))
     assert proc.returncode == 2 and "unknown metric 'nope'" in proc.stderr
     assert not (tmp_path / "r").exists()
+
+
+def test_noise_reference_is_cached_and_can_be_skipped(tmp_path, monkeypatch, tiny_run):
+    import json as _json
+
+    from ecogen.api import evaluate
+    from conftest import run_cli
+
+    monkeypatch.setenv("ECOGEN_CACHE", str(tmp_path / "cache"))
+    first = evaluate(tiny_run, metrics="fid", n=20, progress=False)
+    files = set((tmp_path / "cache" / "features").iterdir())
+    second = evaluate(tiny_run, metrics="fid", n=20, progress=False)
+    assert set((tmp_path / "cache" / "features").iterdir()) == files  # real, train-sample and noise: all cached
+    assert second.noise == first.noise and second.real_cached
+    bare = evaluate(tiny_run, metrics="fid", n=20, progress=False, reference=False)
+    assert bare.noise == {} and bare.real_vs_real == {} and bare.metrics == first.metrics
+    proc = run_cli("eval", str(tiny_run), "--metrics", "fid", "--n", "20", "--no-reference", "--json")
+    assert proc.returncode == 0 and _json.loads(proc.stdout)["noise"] == {}

@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Sequence
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 import numpy as np
 import torch
@@ -72,8 +73,10 @@ class Evaluator:
     """
 
     def __init__(self, extractor: Extractor, real: Features, floor_pair: tuple[Features, Features],
-                 metrics: Sequence[str], device: torch.device, seed: int = 0, real_cached: bool = False) -> None:
+                 metrics: Sequence[str], device: torch.device, seed: int = 0, real_cached: bool = False,
+                 cache_parts: dict[str, Any] | None = None) -> None:
         self.extractor, self.real, self.floor_pair = extractor, real, floor_pair
+        self.cache_parts = cache_parts  # what identifies the real set, for caching reference features
         self.unavailable = {m: extractor.no_probs_reason for m in metrics
                             if m in NEEDS_PROBS and extractor.no_probs_reason}
         self.metrics = [m for m in metrics if m not in self.unavailable]
@@ -103,7 +106,7 @@ class Evaluator:
 
         real, hit = features_of(holdout, "holdout")
         reference, _ = features_of(ref_index, "train-sample")
-        return cls(ext, real, (real, reference), metrics, device, seed, hit)
+        return cls(ext, real, (real, reference), metrics, device, seed, hit, base)
 
     def features(self, images: torch.Tensor, progress: bool = False, label: str = "features") -> Features:
         return extract(self.extractor, images, self.device, progress, label)
@@ -116,12 +119,22 @@ class Evaluator:
     def score(self, images: torch.Tensor, progress: bool = False) -> dict[str, float]:
         return compute(self.metrics, self.real, self.features(images, progress, "features (generated)"))
 
-    def full(self, images: torch.Tensor, progress: bool = False) -> EvalResult:
-        noise = self.features(noise_images(len(images), images, self.seed))
+    def noise_features(self, like: torch.Tensor, progress: bool = False) -> Features:
+        """The noise reference's features: as many uniform-noise images as generated ones, cached like the
+        real features (they depend only on the extractor, the count, the shape and the seed)."""
+        noise = noise_images(len(like), like, self.seed)
+        work = lambda: self.features(noise, progress, "features (noise reference)")  # noqa: E731
+        if self.cache_parts is None:
+            return work()
+        key = {**self.cache_parts, "role": "noise", "n": len(like), "shape": list(like.shape[1:]), "seed": self.seed}
+        return cached(key, work)[0]
+
+    def full(self, images: torch.Tensor, progress: bool = False, reference: bool = True) -> EvalResult:
+        """Generated vs real, and with ``reference`` the real-vs-real floor and the noise reference."""
         return EvalResult(
             metrics=self.score(images, progress),
-            real_vs_real=self.floor(),
-            noise=compute(self.metrics, self.real, noise),
+            real_vs_real=self.floor() if reference else {},
+            noise=compute(self.metrics, self.real, self.noise_features(images, progress)) if reference else {},
             n_real=len(self.real),
             n_fake=len(images),
             extractor=self.extractor.name,
@@ -148,7 +161,7 @@ def extract(ext: Extractor, images: torch.Tensor, device: torch.device, progress
 
 def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] = DEFAULT_METRICS, n: int = 1000,
                  extractor: str = "mnist", seed: int = 0, progress: bool = True,
-                 tracker: EnergyTracker | None = None, precision: str = "fp32") -> EvalResult:
+                 tracker: EnergyTracker | None = None, precision: str = "fp32", reference: bool = True) -> EvalResult:
     """Generated images from ``generator`` vs the run's held-out split, with reference points."""
     names = parse_metrics(metrics)
     if n < 2:
@@ -156,16 +169,16 @@ def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] 
     if tracker is None:  # meter it ourselves, on the device that does the work
         with metered(None, generator.device) as own:
             return evaluate_run(generator, data, metrics=names, n=n, extractor=extractor, seed=seed,
-                                progress=progress, tracker=own, precision=precision)
+                                progress=progress, tracker=own, precision=precision, reference=reference)
     with tracker.phase("eval"):
         evaluator = Evaluator.for_data(data, extractor, names, generator.device, seed, progress, precision)
-        result = evaluator.full(generator.sample(n, seed=seed), progress)
+        result = evaluator.full(generator.sample(n, seed=seed), progress, reference)
     return _with_energy(result, tracker)
 
 
 def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = DEFAULT_METRICS, extractor: str = "mnist",
                   n: int | None = None, seed: int = 0, device: torch.device | None = None,
-                  progress: bool = True, precision: str = "fp32") -> EvalResult:
+                  progress: bool = True, precision: str = "fp32", reference: bool = True) -> EvalResult:
     """Two image sources (``folder:PATH``, ``npz:PATH``, ``mnist``...) compared directly.
 
     The floor compares two random halves of the real set.
@@ -184,7 +197,8 @@ def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = DEFAUL
         real_feats, hit = cached(parts, lambda: extract(ext, real_images, device, progress, "features (real)"))
         order = np.random.default_rng(seed).permutation(len(real_feats))
         halves = (real_feats.subset(order[: len(order) // 2]), real_feats.subset(order[len(order) // 2 :]))
-        result = Evaluator(ext, real_feats, halves, names, device, seed, hit).full(fake_images, progress)
+        result = Evaluator(ext, real_feats, halves, names, device, seed, hit, parts).full(fake_images, progress,
+                                                                                        reference)
     return _with_energy(result, tracker)
 
 

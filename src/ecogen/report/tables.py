@@ -131,8 +131,9 @@ def eval_table(result: EvalResult, title: str) -> Table:
     for col in ("metric", "generated", "real vs real (floor)", "noise (bad)"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     for name, value in result.metrics.items():
-        table.add_row(name, f"{value:.4g}", f"{result.real_vs_real.get(name, float('nan')):.4g}",
-                      f"{result.noise.get(name, float('nan')):.4g}")
+        floor, noise = result.real_vs_real.get(name), result.noise.get(name)
+        table.add_row(name, f"{value:.4g}", "-" if floor is None else f"{floor:.4g}",
+                      "-" if noise is None else f"{noise:.4g}")
     for name, value in result.extra.items():
         table.add_row(name, f"{value:.4g}", "-", "-")
     for name, reason in result.unavailable.items():
