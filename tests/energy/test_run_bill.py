@@ -109,7 +109,7 @@ def test_calibration_gives_utilisation(tmp_path, monkeypatch):
     quiet = {"load_1min": 0.1, "usable_cores": 2, "steal_share": 0.0, "busy": False}
     monkeypatch.setattr(cal, "contention", lambda *a: quiet)  # the suite's own workers keep this machine busy
     assert cached_peak(torch.device("cpu")) is None
-    entry = calibrate(torch.device("cpu"), seconds=0.2)
+    entry = calibrate(torch.device("cpu"), seconds=0.2, size=256)
     assert cache_file().is_file() and entry["peak_flops"]["float32"] > 1e8
     assert cached_peak(torch.device("cpu")) == entry["peak_flops"]["float32"]
     train(tiny_config(steps=3), tmp_path / "r", progress=False)
@@ -126,13 +126,13 @@ def test_calibration_is_not_cached_when_busy_and_is_reused_unless_forced(tmp_pat
     monkeypatch.setenv("ECOGEN_CACHE", str(tmp_path / "cache"))
     busy = {"load_1min": 9.0, "usable_cores": 2, "steal_share": 0.0, "busy": True}
     monkeypatch.setattr(cal, "contention", lambda *a: busy)
-    entry = cal.calibrate(torch.device("cpu"), seconds=0.1)
+    entry = cal.calibrate(torch.device("cpu"), seconds=0.1, size=128)
     assert entry["busy"] and not entry["cached"] and cal.cached_peak(torch.device("cpu")) is None
     monkeypatch.setattr(cal, "contention", lambda *a: {**busy, "load_1min": 0.1, "busy": False})
-    first = cal.calibrate(torch.device("cpu"), seconds=0.1)
-    again = cal.calibrate(torch.device("cpu"), seconds=0.1)
+    first = cal.calibrate(torch.device("cpu"), seconds=0.1, size=128)
+    again = cal.calibrate(torch.device("cpu"), seconds=0.1, size=128)
     assert again["cached"] and again["peak_flops"] == first["peak_flops"]
-    forced = cal.calibrate(torch.device("cpu"), seconds=0.1, force=True)
+    forced = cal.calibrate(torch.device("cpu"), seconds=0.1, force=True, size=128)
     assert not forced["cached"]
 
 

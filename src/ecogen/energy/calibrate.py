@@ -51,7 +51,8 @@ def measure_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.5,
     return best
 
 
-def calibrate(device: torch.device, seconds: float = 1.5, force: bool = False) -> dict[str, object]:
+def calibrate(device: torch.device, seconds: float = 1.5, force: bool = False,
+              size: int | None = None) -> dict[str, object]:
     """fp32 and bf16 peaks on ``device``: the cached ones unless ``force``; else measured, and cached only
     when the machine was quiet (a peak measured under load is too low, and would make every run's
     utilisation look too high). ``cached`` and ``busy`` in the result say which happened."""
@@ -61,9 +62,9 @@ def calibrate(device: torch.device, seconds: float = 1.5, force: bool = False) -
     if key in cached and not force:
         return {**cached[key], "cached": True, "busy": False}
     load = contention()
-    peaks = {"float32": measure_peak(device, torch.float32, seconds)}
+    peaks = {"float32": measure_peak(device, torch.float32, seconds, size)}
     try:
-        peaks["bfloat16"] = measure_peak(device, torch.bfloat16, seconds)
+        peaks["bfloat16"] = measure_peak(device, torch.bfloat16, seconds, size)
     except RuntimeError:  # no bf16 matmul on this device
         pass
     entry = {"device": str(device), "cpu_model": cpu_model(), "peak_flops": peaks, "measured": time.time()}
