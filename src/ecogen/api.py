@@ -28,7 +28,7 @@ from ecogen.metrics import evaluate_sets as metrics_evaluate_sets
 from ecogen.models.vae import held_out_elbo
 from ecogen.generation.receipt import build_receipt, read_receipt, receipt_text
 from ecogen.energy import record as records
-from ecogen.images import save_grid, save_images
+from ecogen.images import save_grid, save_png, to_uint8
 from ecogen.models.restore import saved_config
 from ecogen.report.plots import QualityPlot
 from ecogen.resolve import check_choices, resolve, resolve_config
@@ -222,6 +222,7 @@ def sample_to(
     classes: list[str | int] | None = None,
     grid_by_class: bool = False,
     fast: bool = False,
+    index: int | None = None,
 ) -> SampleResult:
     """Write ``n`` samples, metered: a grid when ``out`` ends in .png/.jpg, else one PNG per image in ``out``.
 
@@ -256,7 +257,7 @@ def sample_to(
         classes, n, nrow = [c for c in range(k) for _ in range(per_class)], k * per_class, per_class
     with metered(energy, generator.device) as tracker:
         with tracker.phase("sample"):
-            images = generator.sample(n, seed=seed, batch_size=batch_size, classes=classes)
+            images = generator.sample(n, seed=seed, batch_size=batch_size, classes=classes, start=index or 0)
         tracker.add_flops("sample", flops * n)
     report = tracker.report()
     share = 1 if grid else n
@@ -270,8 +271,12 @@ def sample_to(
         flops=flops * n // share,
         precision=generator.precision,
     )
-    text = receipt_text(receipt)
-    paths = [save_grid(images, out, nrow=nrow, text=text)] if grid else save_images(images, out, text=text)
+    if grid:
+        paths = [save_grid(images, out, nrow=nrow, text=receipt_text({**receipt, "index": index or 0}))]
+    else:  # each file says which image of the seed's sequence it is: `sample --seed S --index I` redraws it
+        first = index or 0
+        paths = [save_png(image, out / f"{first + i:06d}.png", receipt_text({**receipt, "index": first + i}))
+                 for i, image in enumerate(to_uint8(images))]
     return SampleResult(paths, n, report.wh(), report.gco2(), flops, report.total.seconds, report.estimated,
                         [s["name"] for s in report.sensors], generator.step)
 

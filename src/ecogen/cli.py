@@ -144,13 +144,14 @@ def sample(
     grid_by_class: bool = typer.Option(False, help="A row per class, --n images each (default 8)."),
     fast: bool = typer.Option(False, help="Cheapest path: inference mode, big batches, bf16 where faster."),
     checkpoint: str = typer.Option("latest", help="latest | best (the best quality check) | a step number."),
+    index: Optional[int] = typer.Option(None, help="Start at this image of the seed's sequence (a receipt's index)."),
 ) -> None:
     """Generate images from a trained run; each PNG carries a receipt of what it cost."""
     if grid_by_class and n == 64:
         n = 8  # per class
     result = api.sample_to(run, n, out, checkpoint=checkpoint, device=device, country=country,
                            carbon_intensity=carbon_intensity, seed=seed, batch_size=batch_size, overwrite=overwrite,
-                           classes=classes or None, grid_by_class=grid_by_class, fast=fast)
+                           classes=classes or None, grid_by_class=grid_by_class, fast=fast, index=index)
     where = result.paths[0] if len(result.paths) == 1 else f"{out}/ ({len(result.paths)} PNG files)"
     kind = "estimated" if result.estimated else "measured"
     console.print(f"{result.n} images from step {result.step} -> {where}")

@@ -71,14 +71,14 @@ class TrainedGenerator:
             return self.classes.index(key)
         raise EcogenError(f"unknown class {key!r}; valid classes: {', '.join(self.classes)}")
 
-    def labels(self, n: int, classes: list[int] | None = None) -> torch.Tensor | None:
-        """Labels for ``n`` images: the given classes repeated, or every class in turn."""
+    def labels(self, n: int, classes: list[int] | None = None, start: int = 0) -> torch.Tensor | None:
+        """Labels for images ``start .. start+n-1``: the given classes repeated, or every class in turn."""
         if not self.classes:
             if classes:
                 raise EcogenError("this model is not conditional: train it with --conditional to ask for classes")
             return None
         pool = torch.tensor(classes if classes else range(len(self.classes)))
-        return pool[torch.arange(n) % len(pool)]
+        return pool[(torch.arange(n) + start) % len(pool)]
 
     def enable_fast(self) -> str:
         """The cheapest inference path: channels-last, bf16 autocast where probed faster, big batches.
@@ -101,9 +101,11 @@ class TrainedGenerator:
         z = self.latents(1).to(self.device)
         return count_flops(lambda: self.decode(z, labels=self.labels(1)))
 
-    def sample(self, n: int, seed: int = 0, batch_size: int = 256, classes: list[str | int] | None = None) -> torch.Tensor:
+    def sample(self, n: int, seed: int = 0, batch_size: int = 256, classes: list[str | int] | None = None,
+               start: int = 0) -> torch.Tensor:
         """``n`` images as a CPU tensor in [-1, 1], N x C x H x W; ``classes`` (names or indices) for a
-        conditional model, cycled; without them a conditional model draws every class in turn."""
+        conditional model, cycled; without them a conditional model draws every class in turn. ``start``
+        skips that many images of the seed's sequence: image ``i`` of seed ``s`` is always the same image."""
         if n <= 0:
             raise ConfigError(f"n: must be > 0 (got {n})")
         size = self.config.data.image_size
@@ -112,5 +114,7 @@ class TrainedGenerator:
                               f"(at most {MAX_SAMPLE_BYTES >> 30} GiB); ask for fewer per call")
         if batch_size <= 0:
             raise ConfigError(f"batch_size: must be > 0 (got {batch_size})")
+        if start < 0:
+            raise ConfigError(f"index: must be >= 0 (got {start})")
         wanted = [self.class_index(c) for c in classes] if classes else None
-        return self.decode(self.latents(n, seed), batch_size, self.labels(n, wanted))
+        return self.decode(self.latents(start + n, seed)[start:], batch_size, self.labels(n, wanted, start))
