@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from ecogen import load, train
-from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge, to_dict
+from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, to_dict
 from ecogen.recipes import RECIPES, recipe_config
 from ecogen.energy import record as records
 

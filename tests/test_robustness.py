@@ -10,7 +10,7 @@ from PIL import Image
 
 from ecogen.config import TrainConfig, from_dict, load_yaml
 from ecogen.data.reader import load_image
-from ecogen.errors import ConfigError, DataError, EcogenError
+from ecogen.errors import ConfigError, DataError
 from ecogen.rundir import RunDir
 
 from conftest import run_cli

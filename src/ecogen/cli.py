@@ -7,7 +7,7 @@ import json
 import os
 import sys
 import traceback
-from dataclasses import asdict, replace
+from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
 
@@ -15,25 +15,20 @@ import torch
 import typer
 from safetensors import SafetensorError
 from rich.console import Console
-from rich.table import Table
 
 from ecogen import api
 from ecogen._version import __version__
 from ecogen.cli_transform import transform_app
-from ecogen.config import DataConfig, dump_yaml, from_dict
+from ecogen.config import dump_yaml
 from ecogen.energy.machine import visible_cores
 from ecogen.errors import EcogenError
 from ecogen.metrics import DEFAULT_METRICS, EXTRACTORS, METRICS
-from ecogen.metrics.extractors.classifier import train_classifier
-from ecogen.device import resolve_device
 from ecogen.energy.calibrate import cache_file
-from ecogen.energy.calibrate import calibrate as measure_calibration
-from ecogen.energy import record as records
 from ecogen.report.tables import bill_table, compare_table, eval_table, receipt_table, run_summary, si
 from ecogen.cli_options import overrides, train_parameters
 from ecogen.resolve import resolve
-from ecogen.rundir import RunDir
 from ecogen.training import TrainResult
+
 
 def _version(value: bool) -> None:
     if value:

@@ -11,7 +11,7 @@ import torch
 from ecogen.compose.latent_mix import latent_mix
 from ecogen.compose.spec import Element
 from ecogen.data.reader import load_image
-from ecogen.errors import DataError, EcogenError
+from ecogen.errors import EcogenError
 from ecogen.generation import TrainedGenerator
 from ecogen.compose.registries import ELEMENT_SOURCES
 from ecogen.transforms.ops import slerp
