@@ -140,3 +140,31 @@ def test_a_gan_without_steps_cannot_reconstruct(tiny_run, tmp_path):
     proc = run_cli("transform", "reconstruct", str(tiny_run), "--input", str(tmp_path / "x.png"), "--steps", "0",
                    "--out", str(tmp_path / "y.png"))
     assert proc.returncode == 2 and "a GAN has no encoder" in proc.stderr
+
+
+@pytest.mark.parametrize("size", [28, 32, 64])
+@pytest.mark.parametrize("mode", ["L", "RGB"])
+def test_outputs_keep_the_inputs_size_and_mode_and_inpaint_keeps_known_pixels(vae_run, held_out, tmp_path, size, mode):
+    """Whatever the input's size (padded or resized to the model's 32) and mode, outputs come back at it."""
+    from ecogen import api
+
+    digit = ((held_out[3, 0].numpy() + 1) * 127.5).astype(np.uint8)
+    img = Image.fromarray(digit).resize((size, size), Image.Resampling.BILINEAR)
+    if mode == "RGB":  # a tinted digit: the colour must survive where pixels are known
+        rgb = np.asarray(img.convert("RGB")).astype(np.int32) * np.array([1.0, 0.6, 0.3])
+        img = Image.fromarray(rgb.astype(np.uint8), "RGB")
+    img.save(tmp_path / "in.png")
+    box = (size // 4, size // 3, size // 2, size // 4)
+    api.transform("inpaint", tmp_path / "filled.png", run=vae_run, inputs=tmp_path / "in.png", device="cpu",
+                  box=",".join(map(str, box)), steps=5)
+    api.transform("denoise", tmp_path / "clean.png", run=vae_run, inputs=tmp_path / "in.png", device="cpu", steps=5)
+    before = np.asarray(img)
+    for name in ("filled.png", "clean.png"):
+        out = Image.open(tmp_path / name)
+        assert out.size == (size, size) and out.mode == mode
+    after = np.asarray(Image.open(tmp_path / "filled.png"))
+    x, y, w, h = box
+    known = np.ones((size, size), dtype=bool)
+    known[y : y + h, x : x + w] = False
+    assert np.array_equal(after[known], before[known])  # every known pixel, exactly
+    assert not np.array_equal(after[~known], before[~known])  # and the hole was filled by the model

@@ -27,16 +27,40 @@ def fit_size(images: np.ndarray, size: int, mode: str = "auto") -> np.ndarray:
     pixel), and resizes otherwise (8x8 digits -> 32 would be a dot in a frame).
     """
     h, w = images.shape[-2:]
-    if (h, w) == (size, size):
+    method = fit_method(h, w, size, mode)
+    if method == "same":
         return images
-    if mode == "auto":
-        mode = "pad" if h <= size and w <= size and min(h, w) >= 0.75 * size else "resize"
-    if mode == "pad" and h <= size and w <= size:
+    if method == "pad":
         top, left = (size - h) // 2, (size - w) // 2
         pads = ((0, 0), (0, 0), (top, size - h - top), (left, size - w - left))
         return np.pad(images, pads, constant_values=-1.0)
-    tensor = torch.from_numpy(np.ascontiguousarray(images))
-    out = F.interpolate(tensor, size=(size, size), mode="bilinear", antialias=True, align_corners=False)
+    return resize(images, (size, size))
+
+
+def fit_method(h: int, w: int, size: int, mode: str = "auto") -> str:
+    """What ``fit_size`` does to an h x w image: ``same``, ``pad`` or ``resize``."""
+    if (h, w) == (size, size):
+        return "same"
+    if mode == "auto":
+        mode = "pad" if h <= size and w <= size and min(h, w) >= 0.75 * size else "resize"
+    return "pad" if mode == "pad" and h <= size and w <= size else "resize"
+
+
+def unfit_size(images: np.ndarray, h: int, w: int, method: str) -> np.ndarray:
+    """The inverse of ``fit_size``: crop the padding away, or resize back to h x w."""
+    if method == "same":
+        return images
+    if method == "pad":
+        size = images.shape[-1]
+        top, left = (size - h) // 2, (size - w) // 2
+        return images[..., top : top + h, left : left + w]
+    return resize(images, (h, w))
+
+
+def resize(images: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
+    """Bilinear, antialiased when shrinking: the stated resize method."""
+    tensor = torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32))
+    out = F.interpolate(tensor, size=shape, mode="bilinear", antialias=True, align_corners=False)
     return out.clamp_(-1.0, 1.0).numpy()
 
 

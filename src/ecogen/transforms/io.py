@@ -1,5 +1,5 @@
-"""Reading inputs (one image or a folder) at the model's size, and writing outputs without ever
-overwriting an input."""
+"""Reading inputs (one image or a folder) at the model's size, bringing results back to each input's own
+size and mode, and writing outputs without ever overwriting an input."""
 
 from __future__ import annotations
 
@@ -8,15 +8,15 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image
 
-from ecogen.data.fit import fit_channels, fit_size
+from ecogen.data.fit import fit_channels, fit_method, fit_size, unfit_size
 from ecogen.data.imageset import to_unit_range
 from ecogen.data.reader import load_image
 from ecogen.data.sources import IMAGE_SUFFIXES, read_image
 from ecogen.errors import DataError, EcogenError
 
-RESIZE_METHOD = "like the training data (pad or bilinear resize; grey <-> RGB by repetition / BT.601 luma)"
+RESIZE_METHOD = ("like the training data (pad or bilinear resize; grey <-> RGB by repetition / BT.601 luma), "
+                 "and back to each input's own size and mode")
 
 
 @dataclass(frozen=True)
@@ -25,6 +25,19 @@ class Inputs:
     paths: list[Path]
     sizes: list[tuple[int, int]]  # original (width, height)
     folder: bool
+    originals: list[np.ndarray]  # each input as read: H x W x C uint8, C = 1 (grey) or 3 (colour)
+    methods: list[str]  # how each was fitted: same | pad | resize
+
+    def restore(self, images: torch.Tensor, missing: np.ndarray | None = None) -> list[np.ndarray]:
+        """Model-size results -> uint8 arrays at each input's own size and mode. With ``missing`` (an
+        H x W bool mask at the inputs' size) only those pixels change: known pixels are kept exactly."""
+        out = []
+        for image, original, method in zip(images.detach().float().cpu().numpy(), self.originals, self.methods):
+            h, w, channels = original.shape
+            back = unfit_size(fit_channels(image[None], channels), h, w, method)[0]
+            pixels = np.clip(np.round((back + 1.0) * 127.5), 0, 255).astype(np.uint8).transpose(1, 2, 0)
+            out.append(pixels if missing is None else np.where(missing[..., None], pixels, original))
+        return out
 
 
 def read_inputs(path: str | Path, size: int, channels: int, fit: str = "auto") -> Inputs:
@@ -38,18 +51,29 @@ def read_inputs(path: str | Path, size: int, channels: int, fit: str = "auto") -
         files = [path]
     else:
         raise DataError(f"input not found: {path}")
-    sizes, arrays = [], []
+    sizes, arrays, originals, methods = [], [], [], []
     for file in files:
-        img = read_image(file, None)  # names the file when it is not an image
+        img = read_image(file, None)  # L or RGB; names the file when it is not an image
         sizes.append(img.size)
-        array = np.asarray(img.convert("L" if channels == 1 else "RGB"), dtype=np.uint8)
-        array = array[None, None] if array.ndim == 2 else array.transpose(2, 0, 1)[None]
-        arrays.append(fit_size(to_unit_range(array), size, fit))
-    images = fit_channels(np.concatenate(arrays), channels)
-    return Inputs(torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)), files, sizes, path.is_dir())
+        original = np.asarray(img, dtype=np.uint8)
+        originals.append(original[..., None] if original.ndim == 2 else original)
+        array = fit_channels(to_unit_range(originals[-1].transpose(2, 0, 1)[None]), channels)
+        methods.append(fit_method(img.size[1], img.size[0], size, fit))
+        arrays.append(fit_size(array, size, fit))
+    images = np.concatenate(arrays)
+    return Inputs(torch.from_numpy(np.ascontiguousarray(images, dtype=np.float32)), files, sizes, path.is_dir(),
+                  originals, methods)
 
 
-def read_mask(path: str | Path, image_size: tuple[int, int], size: int) -> torch.Tensor:
+def model_mask(missing: np.ndarray, size: int, method: str) -> torch.Tensor:
+    """An H x W missing-pixel mask fitted as its image was: padding counts as known, and a model pixel
+    that a resize blends from any missing pixel counts as missing."""
+    signed = missing.astype(np.float32)[None, None] * 2.0 - 1.0  # -1 known, +1 missing; padding is -1
+    fitted = fit_size(signed, size, "pad" if method == "same" else method)
+    return torch.from_numpy((fitted > -1.0 + 1e-6).astype(np.float32))
+
+
+def read_mask(path: str | Path, image_size: tuple[int, int]) -> np.ndarray:
     """A PNG whose non-zero pixels mark what is missing; it must match the input image's size."""
     path = Path(path)
     if not path.is_file():
@@ -57,12 +81,11 @@ def read_mask(path: str | Path, image_size: tuple[int, int], size: int) -> torch
     mask = load_image(path).convert("L")
     if mask.size != image_size:
         raise EcogenError(f"mask {path} is {mask.size[0]}x{mask.size[1]} but the image is {image_size[0]}x{image_size[1]}")
-    mask = mask.resize((size, size), Image.Resampling.NEAREST)
-    return torch.from_numpy((np.asarray(mask) > 0).astype(np.float32))[None, None]
+    return np.asarray(mask) > 0
 
 
-def box_mask(box: str, image_size: tuple[int, int], size: int) -> torch.Tensor:
-    """``x,y,w,h`` in the input image's pixels -> a missing-pixel mask at the model's size."""
+def box_mask(box: str, image_size: tuple[int, int]) -> np.ndarray:
+    """``x,y,w,h`` in the input image's pixels -> an H x W missing-pixel mask."""
     try:
         x, y, w, h = (int(v) for v in box.split(","))
     except ValueError:
@@ -70,10 +93,9 @@ def box_mask(box: str, image_size: tuple[int, int], size: int) -> torch.Tensor:
     width, height = image_size
     if w <= 0 or h <= 0 or x < 0 or y < 0 or x + w > width or y + h > height:
         raise EcogenError(f"--box {box} does not fit inside the {width}x{height} image")
-    mask = np.zeros((height, width), dtype=np.uint8)
-    mask[y : y + h, x : x + w] = 255
-    scaled = Image.fromarray(mask).resize((size, size), Image.Resampling.NEAREST)
-    return torch.from_numpy((np.asarray(scaled) > 0).astype(np.float32))[None, None]
+    mask = np.zeros((height, width), dtype=bool)
+    mask[y : y + h, x : x + w] = True
+    return mask
 
 
 def output_paths(inputs: Inputs, out: str | Path, overwrite: bool) -> list[Path]:

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+import numpy as np
 import torch
 
 from ecogen.data.reader import load_image
@@ -13,7 +14,7 @@ from ecogen.errors import EcogenError
 from ecogen.generation import TrainedGenerator
 from ecogen.generation.receipt import build_receipt, receipt_text
 from ecogen.images import save_grid, save_png, to_uint8
-from ecogen.transforms.io import RESIZE_METHOD, box_mask, check_outputs, output_paths, read_inputs, read_mask
+from ecogen.transforms.io import RESIZE_METHOD, box_mask, check_outputs, model_mask, output_paths, read_inputs, read_mask
 from ecogen.transforms.latent import LatentModel
 from ecogen.transforms.ops import TRANSFORMS, corrupt
 
@@ -43,9 +44,9 @@ def latent_model(generator: TrainedGenerator, steps: int | None, seed: int) -> L
     return LatentModel(generator, DEFAULT_STEPS.get(generator.family, 100) if steps is None else steps, seed=seed)
 
 
-def _write(images: torch.Tensor, paths: list[Path], receipt: dict) -> None:
+def _write(images: list[np.ndarray], paths: list[Path], receipt: dict) -> None:
     text = receipt_text(receipt)
-    for image, path in zip(to_uint8(images), paths):
+    for image, path in zip(images, paths):
         save_png(image, path, text)
 
 
@@ -68,18 +69,19 @@ def apply(generator: TrainedGenerator, kind: str, inputs: str | Path, out: str |
     size, channels = generator.config.data.image_size, generator.config.data.channels or 1
     data = read_inputs(inputs, size, channels, generator.config.data.fit)
     paths = output_paths(data, out, overwrite)
-    extra = {}
+    extra, missing = {}, None
     if kind == "inpaint":
         if (mask is None) == (box is None):
             raise EcogenError("inpaint needs exactly one of --mask PNG or --box x,y,w,h")
         if data.folder and len(set(data.sizes)) > 1:
             raise EcogenError("inpaint over a folder needs images of one size (the mask is shared)")
-        extra["missing"] = read_mask(mask, data.sizes[0], size) if mask else box_mask(box, data.sizes[0], size)
+        missing = read_mask(mask, data.sizes[0]) if mask else box_mask(box, data.sizes[0])
+        extra["missing"] = model_mask(missing, size, data.methods[0])
     model = latent_model(generator, steps, seed)
     with metered(generator.config.energy, generator.device) as tracker:
         with tracker.phase("transform"):
             results = torch.cat([fn(model, chunk, **extra) for chunk in data.images.split(256)])
-    _write(results, paths, _receipt(kind, generator, tracker, len(paths)))
+    _write(data.restore(results, missing), paths, _receipt(kind, generator, tracker, len(paths)))
     return _result(kind, paths, len(paths), tracker)
 
 
@@ -124,7 +126,7 @@ def corrupt_files(inputs: str | Path, out: str | Path, noise: str, *, seed: int 
     paths = output_paths(data, out, overwrite)
     with metered(None) as tracker, tracker.phase("transform"):
         noisy = corrupt(data.images, noise, seed)
-    _write(noisy, paths, _receipt(f"corrupt {noise}", None, tracker, len(paths)))
+    _write(list(to_uint8(noisy)), paths, _receipt(f"corrupt {noise}", None, tracker, len(paths)))
     return _result("corrupt", paths, len(paths), tracker)
 
 
