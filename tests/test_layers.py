@@ -7,7 +7,8 @@ from pathlib import Path
 import ecogen
 
 LAYERS = [
-    {"_version", "errors", "registry", "atomic", "cachedir", "config", "device", "checkpoint", "progress", "images"},
+    {"_version", "errors", "registry", "catalog", "lazy", "atomic", "cachedir", "config", "device", "checkpoint",
+     "progress", "images"},
     {"data", "rundir"},
     {"models"},
     {"energy"},

@@ -11,23 +11,27 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import Any, Optional
 
-import torch
+from typing import TYPE_CHECKING
+
 import typer
 from safetensors import SafetensorError
 from rich.console import Console
 
-from ecogen import api
 from ecogen._version import __version__
+from ecogen.catalog import DEFAULT_METRICS, names
 from ecogen.cli_transform import transform_app
 from ecogen.config import dump_yaml
 from ecogen.energy.machine import visible_cores
 from ecogen.errors import EcogenError
-from ecogen.metrics import DEFAULT_METRICS, EXTRACTORS, METRICS
-from ecogen.energy.calibrate import cache_file
+from ecogen.lazy import LazyModule
 from ecogen.report.tables import bill_table, compare_table, eval_table, receipt_table, run_summary, si
 from ecogen.cli_options import overrides, train_parameters
-from ecogen.resolve import resolve
-from ecogen.training import TrainResult
+
+if TYPE_CHECKING:
+    from ecogen.training import TrainResult
+
+# torch, and everything that imports it, loads on first use: --help and --version stay under a second.
+api = LazyModule("ecogen.api")
 
 
 def _version(value: bool) -> None:
@@ -102,6 +106,8 @@ def train(
             raise EcogenError(f"--resume continues the run as it was configured; {', '.join(given)} cannot be "
                               f"used with it (only schedule, energy and quality-check options can)")
         return _emit(api.resume(resume, progress=not quiet, **overrides(options)), as_json)
+    from ecogen.resolve import resolve
+
     cfg = resolve(recipe=recipe, file=config, preset=preset, overrides=overrides(options))
     if config is not None and out == Path("runs/default") and not print_config:
         print(f"notice: no --out given: the run goes to {out}", file=sys.stderr)
@@ -162,9 +168,9 @@ def evaluate(
     run: Optional[Path] = typer.Argument(None, help="Run folder (or use --real and --fake)."),
     real: Optional[str] = typer.Option(None, help="Real images: folder:PATH, npz:PATH, mnist, ..."),
     fake: Optional[str] = typer.Option(None, help="Generated images: folder:PATH, npz:PATH, ..."),
-    metrics: str = typer.Option(DEFAULT_METRICS, help=f"Comma list of: {', '.join(METRICS.names())}."),
+    metrics: str = typer.Option(DEFAULT_METRICS, help=f"Comma list of: {', '.join(names('metric'))}."),
     n: Optional[int] = typer.Option(None, help="Generated images (default 1000 for a run; all for --fake)."),
-    extractor: str = typer.Option("mnist", help=f"Feature extractor: {', '.join(EXTRACTORS.names())}."),
+    extractor: str = typer.Option("mnist", help=f"Feature extractor: {', '.join(names('extractor'))}."),
     weights: Optional[Path] = typer.Option(
         None, help="Weights file for the extractor (classifier; inception without it uses the packaged FID weights)."),
     extractor_precision: str = typer.Option("fp32", help="fp32 | bf16: the extractor's arithmetic."),
@@ -234,6 +240,8 @@ def calibrate(
 ) -> None:
     """This machine's peak FLOP/s (matrix products), measured once; runs then report utilisation against
     the peak of their own precision."""
+    from ecogen.energy.calibrate import cache_file
+
     entry = api.calibrate(device, seconds, force)
     for dtype, peak in entry["peak_flops"].items():
         console.print(f"{entry['device']} {dtype}: {peak / 1e9:,.1f} GFLOP/s")
@@ -294,9 +302,14 @@ def extractor_train(
 KNOWN_FAILURES: dict[type[BaseException], str] = {
     RecursionError: "the input is nested too deeply",
     MemoryError: "not enough memory for this request",
-    torch.OutOfMemoryError: "the device ran out of memory for this request",
     SafetensorError: "a safetensors file could not be read or written",
 }
+DEVICE_OOM = "the device ran out of memory for this request"  # torch.OutOfMemoryError, when torch was loaded
+
+
+def _known_failures() -> dict[type[BaseException], str]:
+    torch = sys.modules.get("torch")  # a torch error can only come from a loaded torch
+    return {**KNOWN_FAILURES, torch.OutOfMemoryError: DEVICE_OOM} if torch else KNOWN_FAILURES
 
 
 def main() -> None:
@@ -311,8 +324,8 @@ def main() -> None:
     except OSError as err:
         where = f": {err.filename}" if err.filename else ""
         _fail(f"{err.strerror or err}{where}")
-    except tuple(KNOWN_FAILURES) as err:
-        reason = next(text for kind, text in KNOWN_FAILURES.items() if isinstance(err, kind))
+    except tuple(_known_failures()) as err:
+        reason = next(text for kind, text in _known_failures().items() if isinstance(err, kind))
         detail = str(err).strip().splitlines()[0][:200] if str(err).strip() else err.__class__.__name__
         _fail(f"{reason} ({detail})")
     except Exception:  # noqa: BLE001  (the boundary: report, do not hide)
@@ -327,10 +340,15 @@ def _fit_threads() -> None:
     steps got about 10x slower here, and CPU-time energy estimates as much larger. Use the idle cores only."""
     cores = visible_cores()
     other = os.getloadavg()[0]
-    if other > 0.75 * cores and torch.get_num_threads() > 1:
-        threads = max(1, min(torch.get_num_threads(), round(cores - other)))
-        if threads < torch.get_num_threads():
-            torch.set_num_threads(threads)
+    torch = sys.modules.get("torch")
+    current = torch.get_num_threads() if torch else int(os.environ.get("OMP_NUM_THREADS") or cores)
+    if other > 0.75 * cores and current > 1:
+        threads = max(1, min(current, round(cores - other)))
+        if threads < current:
+            if torch:
+                torch.set_num_threads(threads)
+            else:
+                os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when it loads
             print(f"notice: the machine is busy (load {other:.1f} on {cores} cores): using {threads} thread(s)",
                   file=sys.stderr)
 

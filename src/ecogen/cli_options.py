@@ -1,7 +1,7 @@
 """``ecogen train``'s config options, listed once: name, config key, help and group.
 
 The option's type and default come from the config's own types (``TrainConfig``), the choices of
-registry-backed fields from their registries, and the command's signature is built from this table,
+registry-backed fields from the registries' catalog (``ecogen.catalog``, no torch import), and the command's signature is built from this table,
 so a new config field is one line here.
 """
 
@@ -17,13 +17,8 @@ from typing import Any, Literal, Optional
 
 import typer
 
+from ecogen.catalog import names
 from ecogen.config import TrainConfig
-from ecogen.data import SOURCES
-from ecogen.energy.sensors import SENSORS
-from ecogen.metrics import EXTRACTORS, METRICS
-from ecogen.models import MODELS
-from ecogen.training.augment import AUGMENTS
-from ecogen.training.losses import LOSSES
 
 
 @dataclass(frozen=True)
@@ -35,21 +30,21 @@ class Opt:
     flag: str | None = None  # a boolean's "--on/--off" spelling
 
 
-def _names(registry: Any, *extra: str) -> Callable[[], list[str]]:
-    return lambda: [*registry.names(), *extra]
+def _names(kind: str, *extra: str) -> Callable[[], list[str]]:
+    return lambda: names(kind, *extra)
 
 
 DATA, MODEL, OPTIM, SCHEDULE, ENERGY, QUALITY, SPEED = (
     "Data", "Model", "Optimisation", "Schedule", "Energy and budgets", "Quality checks and targets", "Speed")
 
 TRAIN_OPTIONS: dict[str, Opt] = {
-    "data": Opt("data.source", "Images (folder:PATH, npz:PATH take a path).", DATA, _names(SOURCES)),
+    "data": Opt("data.source", "Images (folder:PATH, npz:PATH take a path).", DATA, _names("source")),
     "image_size": Opt("data.image_size", "Square image size the model works at.", DATA),
     "channels": Opt("data.channels", "1 or 3 (default: the data's own).", DATA),
     "fit": Opt("data.fit", "How images reach --image-size.", DATA),
     "holdout": Opt("data.holdout", "Held-out share for evaluation.", DATA),
     "split_seed": Opt("data.split_seed", "Seed of the train / held-out split.", DATA),
-    "model": Opt("model.name", "Model.", MODEL, _names(MODELS)),
+    "model": Opt("model.name", "Model.", MODEL, _names("model")),
     "latent_dim": Opt("model.latent_dim", "Latent dimensions.", MODEL),
     "width_mult": Opt("model.width_mult", "Channel width multiplier (1.0 = 64 at full resolution).", MODEL),
     "d_downsample": Opt("model.d_downsample", "How D downsamples.", MODEL),
@@ -59,14 +54,14 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "beta": Opt("model.beta", "VAE: weight of the KL term (1.0 = the ELBO).", MODEL),
     "recon": Opt("model.recon", "VAE: Gaussian (mse) or Bernoulli (bce) reconstruction.", MODEL),
     "kl_warmup": Opt("model.kl_warmup", "VAE: steps over which KL's weight ramps up from 0.", MODEL),
-    "loss": Opt("loss", "GAN loss.", OPTIM, _names(LOSSES)),
+    "loss": Opt("loss", "GAN loss.", OPTIM, _names("loss")),
     "lr_g": Opt("optim.lr_g", "Generator (or VAE) learning rate.", OPTIM),
     "lr_d": Opt("optim.lr_d", "Discriminator learning rate.", OPTIM),
     "beta1": Opt("optim.beta1", "Adam beta1.", OPTIM),
     "beta2": Opt("optim.beta2", "Adam beta2.", OPTIM),
     "batch_size": Opt("batch_size", "Images per step.", OPTIM),
     "d_steps": Opt("d_steps", "Discriminator steps per generator step.", OPTIM),
-    "augment": Opt("augment", "GAN: DiffAugment policy for D, a comma list.", OPTIM, _names(AUGMENTS, "none")),
+    "augment": Opt("augment", "GAN: DiffAugment policy for D, a comma list.", OPTIM, _names("augment", "none")),
     "ema_decay": Opt("ema_decay", "Keep an EMA of the generator (e.g. 0.999) and sample from it.", OPTIM),
     "epochs": Opt("epochs", "Passes over the training split.", SCHEDULE),
     "steps": Opt("steps", "Generator steps; overrides --epochs.", SCHEDULE),
@@ -76,7 +71,7 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "sample_every": Opt("sample_every", "Steps between sample grids.", SCHEDULE),
     "checkpoint_every": Opt("checkpoint_every", "Steps between checkpoints.", SCHEDULE),
     "keep_checkpoints": Opt("keep_checkpoints", "Checkpoints kept.", SCHEDULE),
-    "sensors": Opt("energy.sensors", "Energy sensors: auto, or a comma list.", ENERGY, _names(SENSORS, "auto")),
+    "sensors": Opt("energy.sensors", "Energy sensors: auto, or a comma list.", ENERGY, _names("sensor", "auto")),
     "country": Opt("energy.country", "ISO 3166 alpha-3 country for grid carbon intensity.", ENERGY),
     "carbon_intensity": Opt("energy.carbon_intensity", "gCO2eq per kWh; overrides --country.", ENERGY),
     "pue": Opt("energy.pue", "Data-centre power usage effectiveness (>= 1).", ENERGY),
@@ -86,9 +81,9 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "max_seconds": Opt("energy.max_seconds", "Stop cleanly after this many training seconds.", ENERGY),
     "eval_every": Opt("eval_every", "Check quality every N steps (logged with the Wh spent).", QUALITY),
     "eval_n": Opt("eval_n", "Generated images per quality check.", QUALITY),
-    "eval_metrics": Opt("eval_metrics", "Metrics for the checks, a comma list.", QUALITY, _names(METRICS)),
+    "eval_metrics": Opt("eval_metrics", "Metrics for the checks, a comma list.", QUALITY, _names("metric")),
     "eval_extractor": Opt("eval_extractor", "Features for the checks (inception:PATH, classifier:PATH take "
-                          "a path).", QUALITY, _names(EXTRACTORS)),
+                          "a path).", QUALITY, _names("extractor")),
     "target_fid": Opt("target_fid", "Stop once FID reaches this; the best checkpoint is kept.", QUALITY),
     "target_kid": Opt("target_kid", "Stop once KID reaches this.", QUALITY),
     "precision": Opt("precision", "bf16 autocast; auto: where this device runs it faster.", SPEED),

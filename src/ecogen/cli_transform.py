@@ -8,9 +8,11 @@ from typing import Optional
 import typer
 from rich.console import Console
 
-from ecogen import api
 from ecogen.errors import EcogenError
+from ecogen.lazy import LazyModule
 from ecogen.report.tables import si
+
+api = LazyModule("ecogen.api")
 
 console = Console()  # results; errors go to stderr
 

@@ -6,7 +6,10 @@ import os
 import platform
 from pathlib import Path
 
-import torch
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    import torch
 
 
 def cpu_model() -> str:
@@ -28,6 +31,8 @@ def visible_cores() -> int:
 
 
 def describe_machine(device: torch.device | None = None) -> dict[str, object]:
+    import torch  # here, not at the top: the CLI reads this module's helpers before it needs torch
+
     gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
     return {
         "cpu_model": cpu_model(),

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
+from ecogen.catalog import DEFAULT_METRICS  # one definition; the CLI reads it without torch
 from ecogen.metrics.extractors.base import Features
 from ecogen.metrics.fid import fid
 from ecogen.metrics.inception_score import inception_score
@@ -38,5 +39,4 @@ def _pr(real: Features, fake: Features) -> dict[str, float]:
     return {"precision": precision, "recall": recall}
 
 
-DEFAULT_METRICS = "fid,kid,is,pr"  # what an evaluation computes unless told otherwise
 NEEDS_PROBS = frozenset({"is"})  # metrics that need a classifier head, not only features

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
+from typing import TYPE_CHECKING
+
 from rich.table import Table
 
-from ecogen.metrics.evaluate import EvalResult
-from ecogen.energy.record import RunRecord
+if TYPE_CHECKING:  # types only: the CLI imports these tables before it needs torch
+    from ecogen.energy.record import RunRecord
+    from ecogen.metrics.evaluate import EvalResult
 
 
 _PREFIXES = ((1e15, "P"), (1e12, "T"), (1e9, "G"), (1e6, "M"), (1e3, "k"), (1.0, ""), (1e-3, "m"), (1e-6, "µ"), (1e-9, "n"))
