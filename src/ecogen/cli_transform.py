@@ -70,10 +70,10 @@ def transform_interpolate(
     start: Optional[Path] = typer.Option(None, "--from", help="First image."),
     end: Optional[Path] = typer.Option(None, "--to", help="Last image."),
     seeds: Optional[str] = typer.Option(None, help="Two latent seeds A,B instead of images."),
-    steps: int = typer.Option(8, help="Images in the strip, both ends included."),
+    frames: int = typer.Option(8, help="Images in the strip, both ends included."),
     path: str = typer.Option("slerp", help="slerp | linear"),
     out: Path = typer.Option(...),
-    inversion_steps: Optional[int] = typer.Option(None),
+    steps: Optional[int] = typer.Option(None, help="Latent-optimisation steps to find --from/--to's latents."),
     seed: int = typer.Option(0),
     device: str = typer.Option("auto"),
     overwrite: bool = typer.Option(False),
@@ -87,7 +87,7 @@ def transform_interpolate(
             raise EcogenError(f"--seeds must be two integers A,B (got {seeds!r})") from None
         pair = (a, b)
     _report_transform(api.transform("interpolate", out, run=run, device=device, start=start, end=end, seeds=pair,
-                                    steps=steps, path=path, inversion_steps=inversion_steps, seed=seed,
+                                    frames=frames, path=path, steps=steps, seed=seed,
                                     overwrite=overwrite))
 
 

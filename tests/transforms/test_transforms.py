@@ -65,7 +65,7 @@ def test_inpainting_beats_mean_fill_and_keeps_known_pixels(vae_run, held_out):
 def test_interpolation_paths_end_at_their_latents(vae_run):
     model = latent_model(load(vae_run, device="cpu"), None, 0)
     a, b = torch.randn(1, 16), torch.randn(1, 16)
-    strip = interpolate(model, a, b, steps=5, path="linear")
+    strip = interpolate(model, a, b, frames=5, path="linear")
     assert strip.shape == (5, 1, 32, 32)
     torch.testing.assert_close(strip[0:1], model.decode(a))
     torch.testing.assert_close(strip[-1:], model.decode(b))
@@ -104,7 +104,7 @@ def test_cli_transforms_end_to_end(vae_run, held_out, tmp_path):
                    "--out", str(tmp_path / "filled.png"))
     assert proc.returncode == 0, proc.stderr
     proc = run_cli("transform", "interpolate", str(vae_run), "--from", str(tmp_path / "in" / "d0.png"), "--to",
-                   str(tmp_path / "in" / "d1.png"), "--steps", "6", "--out", str(tmp_path / "path.png"))
+                   str(tmp_path / "in" / "d1.png"), "--frames", "6", "--out", str(tmp_path / "path.png"))
     assert proc.returncode == 0 and Image.open(tmp_path / "path.png").size == (6 * 34 + 2, 36)
     assert {p: p.read_bytes() for p in (tmp_path / "in").iterdir()} == before  # inputs untouched
 

@@ -55,14 +55,14 @@ PATHS = {"linear": lambda a, b, t: (1 - t) * a + t * b, "slerp": slerp}
 
 
 @TRANSFORMS.register("interpolate")
-def interpolate(model: LatentModel, start: torch.Tensor, end: torch.Tensor, steps: int = 8,
+def interpolate(model: LatentModel, start: torch.Tensor, end: torch.Tensor, frames: int = 8,
                 path: str = "slerp") -> torch.Tensor:
-    """``steps`` images from ``start``'s latent to ``end``'s (latents, N x latent_dim), both ends included."""
-    if steps < 2:
-        raise EcogenError(f"interpolate needs --steps >= 2 (got {steps})")
+    """``frames`` images from ``start``'s latent to ``end``'s (latents, N x latent_dim), both ends included."""
+    if frames < 2:
+        raise EcogenError(f"interpolate needs --frames >= 2 (got {frames})")
     if path not in PATHS:
         raise EcogenError(f"unknown path {path!r}; choose from: {', '.join(PATHS)}")
-    ts = torch.linspace(0, 1, steps).tolist()
+    ts = torch.linspace(0, 1, frames).tolist()
     return model.decode(torch.cat([PATHS[path](start, end, t) for t in ts])).cpu()
 
 

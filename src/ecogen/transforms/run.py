@@ -86,16 +86,17 @@ def apply(generator: TrainedGenerator, kind: str, inputs: str | Path, out: str |
 
 
 def interpolate_files(generator: TrainedGenerator, out: str | Path, *, start: str | Path | None = None,
-                      end: str | Path | None = None, seeds: tuple[int, int] | None = None, steps: int = 8,
-                      path: str = "slerp", inversion_steps: int | None = None, seed: int = 0,
+                      end: str | Path | None = None, seeds: tuple[int, int] | None = None, frames: int = 8,
+                      path: str = "slerp", steps: int | None = None, seed: int = 0,
                       overwrite: bool = False) -> TransformResult:
-    """A strip of ``steps`` images between two images' latents (``start``/``end``) or two seeds."""
+    """A strip of ``frames`` images between two images' latents (``start``/``end``) or two seeds;
+    ``steps`` is the latent optimisation that finds an image's latent, as in the other transformations."""
     out = Path(out)
     if (seeds is None) == (start is None or end is None):
         raise EcogenError("interpolate needs --from and --to images, or --seeds A,B")
     inputs = [Path(start), Path(end)] if seeds is None else []
     check_outputs([out], inputs, overwrite)
-    model = latent_model(generator, inversion_steps, seed)
+    model = latent_model(generator, steps, seed)
     size, channels = generator.config.data.image_size, generator.config.data.channels or 1
     with metered(generator.config.energy, generator.device) as tracker:
         with tracker.phase("transform"):
@@ -105,9 +106,9 @@ def interpolate_files(generator: TrainedGenerator, out: str | Path, *, start: st
                 latents = model.encode(pair)
             else:
                 latents = torch.cat([generator.latents(1, s) for s in seeds]).to(generator.device)
-            strip = TRANSFORMS.get("interpolate")(model, latents[:1], latents[1:], steps, path)
-    save_grid(strip, out, nrow=steps, text=receipt_text(_receipt("interpolate", generator, tracker, steps)))
-    return _result("interpolate", [out], steps, tracker)
+            strip = TRANSFORMS.get("interpolate")(model, latents[:1], latents[1:], frames, path)
+    save_grid(strip, out, nrow=frames, text=receipt_text(_receipt("interpolate", generator, tracker, frames)))
+    return _result("interpolate", [out], frames, tracker)
 
 
 def corrupt_files(inputs: str | Path, out: str | Path, noise: str, *, seed: int = 0, size: int | None = None,
