@@ -227,7 +227,7 @@ def sample_to(
     """Write ``n`` samples, metered: a grid when ``out`` ends in .png/.jpg, else one PNG per image in ``out``.
 
     ``classes`` asks a conditional model for those classes; ``grid_by_class`` makes a grid with one row
-    per class and ``n`` images in each. Each PNG carries a receipt (energy, carbon, FLOPs per image,
+    per class and ``n`` images in each, each row labelled with its class. Each PNG carries a receipt (energy, carbon, FLOPs per image,
     model hash, sensor); see read_receipt.
     """
     if not isinstance(generator, TrainedGenerator):  # a run folder
@@ -249,12 +249,13 @@ def sample_to(
     if fast:
         generator.enable_fast()
         batch_size = max(batch_size, 1024)
-    nrow = None
+    nrow, labels = None, None
     if grid_by_class:
         if not grid or not generator.classes:
             raise EcogenError("--grid-by-class needs a conditional model and a .png grid as --out")
         k, per_class = len(generator.classes), n
         classes, n, nrow = [c for c in range(k) for _ in range(per_class)], k * per_class, per_class
+        labels = list(generator.classes)
     with metered(energy, generator.device) as tracker:
         with tracker.phase("sample"):
             images = generator.sample(n, seed=seed, batch_size=batch_size, classes=classes, start=index or 0)
@@ -272,7 +273,8 @@ def sample_to(
         precision=generator.precision,
     )
     if grid:
-        paths = [save_grid(images, out, nrow=nrow, text=receipt_text({**receipt, "index": index or 0}))]
+        paths = [save_grid(images, out, nrow=nrow, text=receipt_text({**receipt, "index": index or 0}),
+                           row_labels=labels)]
     else:  # each file says which image of the seed's sequence it is: `sample --seed S --index I` redraws it
         first = index or 0
         paths = [save_png(image, out / f"{first + i:06d}.png", receipt_text({**receipt, "index": first + i}))

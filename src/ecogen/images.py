@@ -7,7 +7,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 from ecogen import atomic
 
@@ -45,9 +45,26 @@ def _pnginfo(text: dict[str, str] | None) -> PngImagePlugin.PngInfo | None:
     return info
 
 
-def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, text: dict[str, str] | None = None) -> Path:
-    """One image tiling ``images``; ``text`` goes into PNG text chunks."""
-    return save_png(make_grid(images, nrow), Path(path), text)
+def label_rows(grid: np.ndarray, labels: list[str], padding: int = 2) -> np.ndarray:
+    """The grid with a column on its left naming each row (``--grid-by-class``: the class of each row)."""
+    rows = len(labels)
+    row_h = (grid.shape[0] - padding) / rows
+    font = ImageFont.load_default(size=max(8, min(14, int(row_h * 0.6))))
+    width = padding * 3 + max(int(font.getlength(label)) for label in labels)
+    column = Image.new("L", (width, grid.shape[0]), 0)
+    draw = ImageDraw.Draw(column)
+    for r, label in enumerate(labels):
+        draw.text((padding * 2, padding + (r + 0.5) * row_h), label, fill=255, font=font, anchor="lm")
+    pixels = np.asarray(column)[..., None].repeat(grid.shape[-1], axis=-1)
+    return np.concatenate([pixels, grid], axis=1)
+
+
+def save_grid(images: torch.Tensor, path: str | Path, nrow: int | None = None, text: dict[str, str] | None = None,
+              row_labels: list[str] | None = None) -> Path:
+    """One image tiling ``images``, with ``row_labels`` down its left side if given; ``text`` goes into
+    PNG text chunks."""
+    grid = make_grid(images, nrow)
+    return save_png(label_rows(grid, row_labels) if row_labels else grid, Path(path), text)
 
 
 def save_png(image: np.ndarray, path: Path, text: dict[str, str] | None = None) -> Path:

@@ -67,7 +67,13 @@ def test_cli_class_grid_and_errors(cond_run, tmp_path):
     assert proc.returncode == 0, proc.stderr
     from PIL import Image
 
-    assert Image.open(tmp_path / "table.png").size == (3 * 18 + 2, 10 * 18 + 2)  # a row per class
+    import numpy as np
+
+    table = np.asarray(Image.open(tmp_path / "table.png").convert("L"))
+    width = table.shape[1] - (3 * 18 + 2)  # the label column left of the 3 x 10 grid
+    assert table.shape[0] == 10 * 18 + 2 and width > 4  # a row per class
+    for row in range(10):  # each row's label: bright pixels in the column beside it
+        assert table[2 + row * 18 : 18 + row * 18, :width].max() > 128, row
     proc = run_cli("sample", str(cond_run), "--class", "12", "--out", str(tmp_path / "x.png"))
     assert proc.returncode == 2 and "valid classes: 0, 1, 2, 3, 4, 5, 6, 7, 8, 9" in proc.stderr
 
