@@ -125,7 +125,7 @@ class QualityChecks(Hooks):
         with trainer.account.tracker.phase("eval"):
             quality = trainer.evaluate()
             better, met = trainer.target.update(quality)
-            if better and trainer.target.metric:
+            if better:  # with or without a target: `--checkpoint best` takes it
                 trainer.save_checkpoint("running", folder=trainer.run_dir.best)
         trainer.status["quality"] = "  ".join(f"{k} {quality[k]:.3g}" for k in ("fid", "kid") if k in quality)
         return f"target_{trainer.target.metric}" if met else None
