@@ -23,6 +23,8 @@ from ecogen.device import resolve_device
 from ecogen.errors import CheckpointError, ConfigError, EcogenError
 from ecogen.energy import metered
 from ecogen.generation import TrainedGenerator
+from ecogen.generation.export import Exported
+from ecogen.generation.export import export as export_generator
 from ecogen.metrics import DEFAULT_METRICS, EvalResult, evaluate_run
 from ecogen.metrics import evaluate_sets as metrics_evaluate_sets
 from ecogen.models.vae import held_out_elbo
@@ -346,6 +348,14 @@ def bill(run: str | Path) -> records.RunRecord:
     rundir = RunDir(Path(run))
     rundir.require_run()
     return records.read(rundir.record)
+
+
+def export(run: str | Path | TrainedGenerator, out: str | Path, *, format: str | None = None,
+           checkpoint: str | int = "latest", overwrite: bool = False) -> Exported:
+    """The run's generator as ONNX, TorchScript or safetensors (``format``, default from ``out``'s suffix),
+    for use outside ecogen: latents (and labels) in, images in [-1, 1] out."""
+    generator = run if isinstance(run, TrainedGenerator) else load(run, device="cpu", checkpoint=checkpoint)
+    return export_generator(generator, out, format, overwrite)
 
 
 def calibrate(device: str = "auto", seconds: float = 1.5, force: bool = False) -> dict[str, Any]:

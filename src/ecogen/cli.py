@@ -274,6 +274,25 @@ def compose(
                   + ", ".join(si(wh, "Wh") for wh in image.element_wh))
 
 
+@app.command()
+def export(
+    run: Path = typer.Argument(..., help="Run folder."),
+    out: Path = typer.Option(..., help="The file to write: .onnx, .pt (TorchScript) or .safetensors."),
+    format: Optional[str] = typer.Option(None, "--format", help="onnx | torchscript | safetensors (default: from --out)."),
+    checkpoint: str = typer.Option("latest", help="latest | best | a step number."),
+    overwrite: bool = typer.Option(False),
+    as_json: bool = typer.Option(False, "--json"),
+) -> None:
+    """Write the generator for use outside ecogen: latents (and class labels) in, images in [-1, 1] out."""
+    result = api.export(run, out, format=format, checkpoint=checkpoint, overwrite=overwrite)
+    if as_json:
+        print(json.dumps({"path": str(result.path), "format": result.format, "inputs": result.inputs,
+                          "output": result.output, "header": result.header}))
+        return
+    inputs = ", ".join(f"{name} {shape}" for name, shape in result.inputs.items())
+    console.print(f"{result.format} -> {result.path}: inputs {inputs}; output images {result.output} in [-1, 1]")
+
+
 app.add_typer(transform_app, name="transform")
 
 extractor_app = typer.Typer(help="Feature extractors for the metrics.", no_args_is_help=True)
