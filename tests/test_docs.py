@@ -67,8 +67,8 @@ def _words(line: str) -> list[str]:
 
 
 def shrink(args: list[str]) -> list[str]:
-    """The same command at test size: an epoch becomes one step, image counts at most 8, quality checks
-    every 5 steps on 32 images, an extractor trains for one epoch."""
+    """The same command at test size: an epoch becomes one step, image counts (given or default) at most 8,
+    quality checks every 5 steps on 32 images, an extractor trains for one epoch."""
     out, i = [], 0
     while i < len(args):
         flag, value = args[i], args[i + 1] if i + 1 < len(args) else None
@@ -86,6 +86,8 @@ def shrink(args: list[str]) -> list[str]:
     training = args[:1] == ["train"] and "--print-config" not in args
     if training and not {"--epochs", "--steps", "--resume"} & set(args):
         out += ["--steps", "4"]  # recipes give their own epochs: cut them too
+    if args[:1] == ["eval"] and "--n" not in args and "--real" not in args:
+        out += ["--n", "8"]  # a run's evaluation draws 1,000 images by default
     if args[:2] == ["extractor", "train"] and "--epochs" not in args:
         out += ["--epochs", "1"]
     return out

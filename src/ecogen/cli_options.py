@@ -38,12 +38,14 @@ DATA, MODEL, OPTIM, SCHEDULE, ENERGY, QUALITY, SPEED = (
     "Data", "Model", "Optimisation", "Schedule", "Energy and budgets", "Quality checks and targets", "Speed")
 
 TRAIN_OPTIONS: dict[str, Opt] = {
-    "data": Opt("data.source", "Images (folder:PATH, npz:PATH take a path).", DATA, _names("source")),
+    "data": Opt("data.source", "Images (folder:, npz:, cifar10: take a path; emoji:FONT optional).", DATA, _names("source")),
     "image_size": Opt("data.image_size", "Square image size the model works at.", DATA),
     "channels": Opt("data.channels", "1 or 3 (default: the data's own).", DATA),
     "fit": Opt("data.fit", "How images reach --image-size.", DATA),
     "holdout": Opt("data.holdout", "Held-out share for evaluation.", DATA),
     "split_seed": Opt("data.split_seed", "Seed of the train / held-out split.", DATA),
+    "background": Opt("data.background", "Colour behind transparent pixels (emoji, RGBA files): a name or #RRGGBB.",
+                      DATA),
     "model": Opt("model.name", "Model.", MODEL, _names("model")),
     "latent_dim": Opt("model.latent_dim", "Latent dimensions.", MODEL),
     "width_mult": Opt("model.width_mult", "Channel width multiplier (1.0 = 64 at full resolution).", MODEL),

@@ -26,12 +26,13 @@ PositiveFloat = Annotated[float, Field(gt=0)]
 class DataConfig:
     """Where images come from and how they are fitted to the model."""
 
-    source: str = "mnist"  # mnist | digits | faces | folder:PATH | npz:PATH
+    source: str = "mnist"  # mnist | digits | faces | emoji[:FONT] | cifar10:PATH | folder:PATH | npz:PATH
     image_size: Annotated[int, Field(gt=0, le=1024)] = 32  # beyond 1024 px a DCGAN is not the tool
     channels: Literal[1, 3] | None = None  # None: the source's own channel count
     fit: Literal["auto", "resize", "pad"] = "auto"  # auto: pad small gaps, resize large ones
     holdout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
     split_seed: int = 0
+    background: Annotated[str, Field(min_length=1, max_length=40)] = "white"  # behind transparent pixels (emoji, RGBA)
 
 
 @dataclass(config=_STRICT)

@@ -29,7 +29,7 @@ class PreparedData:
 
 def prepare_data(config: DataConfig, split: Split | None = None) -> PreparedData:
     """Load, fit and split. Pass a recorded ``split`` to reuse a run's exact partition."""
-    raw = load_source(config.source, config.image_size)
+    raw = load_source(config.source, config.image_size, config.background)
     channels = config.channels or raw.channels
     images = fit(raw, config.image_size, channels, config.fit)
     if split is None:

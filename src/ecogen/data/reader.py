@@ -4,7 +4,8 @@ A file is untrusted input. Whatever is wrong with it (not an image, truncated, a
 "decompression bomb" whose header claims billions of pixels) ends as one ``DataError`` naming the file,
 and a file larger than ``MAX_PIXELS`` is refused from its header, before anything is decoded. Pixel
 formats are brought to 8-bit L or RGB by their value range, not by clipping: 16-bit images are scaled
-(mid-grey stays mid-grey), float images in [0, 1] are scaled to 0..255.
+(mid-grey stays mid-grey), float images in [0, 1] are scaled to 0..255. Transparent pixels (RGBA, LA,
+palette or grey with a transparent colour) are composited on a background, white unless told.
 """
 
 from __future__ import annotations
@@ -21,7 +22,7 @@ MAX_PIXELS = 40_000_000  # ecogen works at tens to hundreds of pixels a side; 40
 GREY_MODES = frozenset({"1", "L", "LA", "I", "I;16", "I;16B", "I;16L", "I;16N", "F"})
 
 
-def load_image(path: str | Path) -> Image.Image:
+def load_image(path: str | Path, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
     """The decoded image as 8-bit L (grey sources) or RGB (colour sources), or a DataError."""
     path = Path(path)
     if not path.is_file():
@@ -35,11 +36,21 @@ def load_image(path: str | Path) -> Image.Image:
                     raise DataError(f"cannot read image {path}: {width}x{height} pixels is more than ecogen reads "
                                     f"({MAX_PIXELS / 1e6:.0f} Mpx)")
                 img.load()
-                return to_8bit(img)
+                return to_8bit(flatten(img, background))
     except DataError:
         raise
     except Exception as err:  # noqa: BLE001  (a decoder failure of any kind means an unreadable file)
         raise DataError(f"cannot read image {path}: {err.__class__.__name__}") from None
+
+
+def flatten(img: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    """An image with transparency, composited on ``background``; grey stays grey (by BT.601 luma)."""
+    if img.mode not in ("RGBA", "LA", "PA", "La", "RGBa") and "transparency" not in img.info:
+        return img
+    grey = img.mode in GREY_MODES or img.mode == "La"
+    rgba = img.convert("RGBA")
+    flat = Image.alpha_composite(Image.new("RGBA", rgba.size, (*background, 255)), rgba)
+    return flat.convert("L" if grey else "RGB")
 
 
 def to_8bit(img: Image.Image) -> Image.Image:

