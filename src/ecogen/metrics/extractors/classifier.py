@@ -59,10 +59,10 @@ class ClassifierReport:
     epochs: int
 
 
-def _shift(x: torch.Tensor, gen: torch.Generator, pixels: int = 2) -> torch.Tensor:
-    """Random translations by up to ``pixels`` (background -1 fills in): cheap, label-preserving."""
+def _shift(x: torch.Tensor, gen: torch.Generator, pixels: int = 2, background: float = -1.0) -> torch.Tensor:
+    """Random translations by up to ``pixels`` (the background fills in): cheap, label-preserving."""
     dx, dy = torch.randint(-pixels, pixels + 1, (2,), generator=gen).tolist()
-    padded = F.pad(x, (pixels, pixels, pixels, pixels), value=-1.0)
+    padded = F.pad(x, (pixels, pixels, pixels, pixels), value=background)
     h, w = x.shape[-2:]
     return padded[..., pixels + dy : pixels + dy + h, pixels + dx : pixels + dx + w]
 
@@ -86,6 +86,7 @@ def train_classifier(data: DataConfig, out: str | Path, *, epochs: int = 15, bat
     opt = torch.optim.Adam(net.parameters(), lr=lr)
     sched = torch.optim.lr_scheduler.OneCycleLR(opt, lr, total_steps=epochs * (len(x) // batch_size))
     gen = torch.Generator().manual_seed(seed)
+    background = float(x[:, :, 0, 0].median())  # what shifted-in pixels show: black digits' ground, white emoji's
     with make_progress(progress) as bar:
         task = bar.add_task("extractor", total=epochs, info="")
         for epoch in range(epochs):
@@ -93,7 +94,7 @@ def train_classifier(data: DataConfig, out: str | Path, *, epochs: int = 15, bat
             perm = torch.randperm(len(x), generator=gen)
             for i in range(len(x) // batch_size):
                 idx = perm[i * batch_size : (i + 1) * batch_size]
-                _, logits = net(_shift(x[idx], gen))
+                _, logits = net(_shift(x[idx], gen, background=background))
                 loss = F.cross_entropy(logits, y[idx])
                 opt.zero_grad(set_to_none=True)
                 loss.backward()
@@ -147,6 +148,7 @@ def load_classifier(path: str | Path, name: str = "classifier") -> Extractor:
 
 
 BUNDLED_MNIST = "mnist_classifier.safetensors"
+BUNDLED_EMOJI = "emoji_classifier.safetensors"
 
 
 @EXTRACTORS.register("mnist")
@@ -156,6 +158,16 @@ def mnist_extractor(arg: str | None) -> Extractor:
         raise EcogenError("extractor 'mnist' takes no path: its weights ship with ecogen")
     with resources.as_file(resources.files("ecogen.metrics") / "weights" / BUNDLED_MNIST) as path:
         return load_classifier(path, "mnist")
+
+
+@EXTRACTORS.register("emoji")
+def emoji_extractor(arg: str | None) -> Extractor:
+    """The classifier ecogen trained on the emoji data's training split (8 Unicode emoji groups, 32x32 RGB):
+    cheap colour features for quality checks during training (scripts/train_emoji_extractor.py)."""
+    if arg:
+        raise EcogenError("extractor 'emoji' takes no path: its weights ship with ecogen")
+    with resources.as_file(resources.files("ecogen.metrics") / "weights" / BUNDLED_EMOJI) as path:
+        return load_classifier(path, "emoji")
 
 
 @EXTRACTORS.register("classifier")
