@@ -137,7 +137,7 @@ def evaluate(
     *,
     metrics: str = DEFAULT_METRICS,
     n: int = 1000,
-    extractor: str = "mnist",
+    extractor: str = "auto",
     seed: int = 0,
     device: str = "auto",
     progress: bool = True,
@@ -334,7 +334,7 @@ def transform(kind: str, out: str | Path, *, run: str | Path | None = None, inpu
     return transforms.apply(generator, kind, inputs, out, **options)
 
 
-def evaluate_sets(real: str, fake: str, *, metrics: str = DEFAULT_METRICS, extractor: str = "mnist",
+def evaluate_sets(real: str, fake: str, *, metrics: str = DEFAULT_METRICS, extractor: str = "auto",
                   n: int | None = None, seed: int = 0, device: str = "auto", progress: bool = True,
                   precision: str = "fp32", reference: bool = True) -> EvalResult:
     """Two image sources (``folder:PATH``, ``npz:PATH``, ``mnist``...) compared directly, metered."""

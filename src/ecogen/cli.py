@@ -170,7 +170,8 @@ def evaluate(
     fake: Optional[str] = typer.Option(None, help="Generated images: folder:PATH, npz:PATH, ..."),
     metrics: str = typer.Option(DEFAULT_METRICS, help=f"Comma list of: {', '.join(names('metric'))}."),
     n: Optional[int] = typer.Option(None, help="Generated images (default 1000 for a run; all for --fake)."),
-    extractor: str = typer.Option("mnist", help=f"Feature extractor: {', '.join(names('extractor'))}."),
+    extractor: str = typer.Option("auto", help=f"Feature extractor: auto (mnist for grey, emoji for colour), "
+                                               f"{', '.join(names('extractor'))}."),
     weights: Optional[Path] = typer.Option(
         None, help="Weights file for the extractor (classifier; inception without it uses the packaged FID weights)."),
     extractor_precision: str = typer.Option("fp32", help="fp32 | bf16: the extractor's arithmetic."),

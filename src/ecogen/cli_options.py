@@ -85,7 +85,7 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "eval_n": Opt("eval_n", "Generated images per quality check.", QUALITY),
     "eval_metrics": Opt("eval_metrics", "Metrics for the checks, a comma list.", QUALITY, _names("metric")),
     "eval_extractor": Opt("eval_extractor", "Features for the checks (inception:PATH, classifier:PATH take "
-                          "a path).", QUALITY, _names("extractor")),
+                          "a path).", QUALITY, _names("extractor", "auto")),
     "target_fid": Opt("target_fid", "Stop once FID reaches this; the best checkpoint is kept.", QUALITY),
     "target_kid": Opt("target_kid", "Stop once KID reaches this.", QUALITY),
     "precision": Opt("precision", "bf16 autocast; auto: where this device runs it faster.", SPEED),

@@ -99,7 +99,7 @@ class TrainConfig:
     eval_every: Positive | None = None  # steps between quality checks during training (None: never)
     eval_n: Annotated[int, Field(ge=2, le=1_000_000)] = 500  # generated images per check
     eval_metrics: str = "fid,kid"
-    eval_extractor: str = "mnist"  # mnist | inception (packaged FID weights) | inception:PATH | classifier:PATH
+    eval_extractor: str = "auto"  # auto (mnist grey, emoji colour) | mnist | emoji | inception[:PATH] | classifier:PATH
     # Quality targets: checked at every quality check (every eval_every steps, default 100 when a target is
     # set); the run stops when one is met and keeps its best checkpoint by the metric.
     target_fid: PositiveFloat | None = None

@@ -19,7 +19,7 @@ from ecogen.data import SOURCES
 from ecogen.energy.sensors import SENSORS
 from ecogen.errors import ConfigError, EcogenError
 from ecogen.metrics.evaluate import parse_metrics
-from ecogen.metrics.extractors import EXTRACTORS
+from ecogen.metrics.extractors.base import check_extractor_name
 from ecogen.models import MODELS, PRESETS
 from ecogen.recipes import RECIPES, default_recipe
 from ecogen.training.augment import parse_policy
@@ -75,7 +75,7 @@ def check_choices(config: TrainConfig) -> None:
         "energy.sensors": lambda: [SENSORS.get(n.strip()) for n in config.energy.sensors.split(",")
                                    if n.strip() and config.energy.sensors != "auto"],
         "eval_metrics": lambda: parse_metrics(config.eval_metrics),
-        "eval_extractor": lambda: EXTRACTORS.get(config.eval_extractor.partition(":")[0]),
+        "eval_extractor": lambda: check_extractor_name(config.eval_extractor),
         "augment": lambda: parse_policy(config.augment),
         "recipe": lambda: config.recipe is None or RECIPES.get(config.recipe),
     }

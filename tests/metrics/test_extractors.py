@@ -1,4 +1,6 @@
 import json
+import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -26,6 +28,19 @@ def test_bundled_mnist_extractor_classifies_held_out_digits():
     assert accuracy >= 0.97
     assert feats.features.shape == (500, 128)
     assert np.allclose(feats.probs.sum(1), 1.0, atol=1e-5)
+
+
+@pytest.mark.skipif(not Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf").is_file() and not os.environ.get("CI"),
+                    reason="apt-get install fonts-noto-color-emoji (CI installs it)")
+def test_bundled_emoji_extractor_tells_held_out_groups_apart_and_auto_picks_it_for_colour():
+    ext = load_extractor("auto", channels=3)
+    assert ext.name == "emoji" and load_extractor("auto").name == "mnist"
+    data = prepare_data(DataConfig(source="emoji"))  # the split the extractor was trained with
+    feats = ext.extract(torch.from_numpy(data.holdout.images))
+    accuracy = (feats.probs.argmax(1) == data.holdout.labels).mean()
+    assert accuracy == pytest.approx(ext.info["held_out_accuracy"], abs=0.02)  # what its JSON records
+    largest = np.bincount(data.holdout.labels).max() / len(data.holdout.labels)
+    assert accuracy > largest + 0.3  # far above always answering the largest group
 
 
 def test_extractor_fits_size_and_channels():

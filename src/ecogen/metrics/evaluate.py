@@ -91,7 +91,7 @@ class Evaluator:
         """Real = the held-out split; reference = as many training-split images, drawn with ``seed``."""
         if len(data.split.holdout) < 2:
             raise EcogenError("evaluation needs a held-out split of at least 2 images (data.holdout > 0)")
-        ext = load_extractor(extractor, precision)
+        ext = load_extractor(extractor, precision, data.config.channels or 1)
         check_fit(ext, data.config.channels or 1, data.config.source)
         holdout = data.split.holdout
         rng = np.random.default_rng(seed)
@@ -160,7 +160,7 @@ def extract(ext: Extractor, images: torch.Tensor, device: torch.device, progress
 
 
 def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] = DEFAULT_METRICS, n: int = 1000,
-                 extractor: str = "mnist", seed: int = 0, progress: bool = True,
+                 extractor: str = "auto", seed: int = 0, progress: bool = True,
                  tracker: EnergyTracker | None = None, precision: str = "fp32", reference: bool = True) -> EvalResult:
     """Generated images from ``generator`` vs the run's held-out split, with reference points."""
     names = parse_metrics(metrics)
@@ -176,7 +176,7 @@ def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] 
     return _with_energy(result, tracker)
 
 
-def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = DEFAULT_METRICS, extractor: str = "mnist",
+def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = DEFAULT_METRICS, extractor: str = "auto",
                   n: int | None = None, seed: int = 0, device: torch.device | None = None,
                   progress: bool = True, precision: str = "fp32", reference: bool = True) -> EvalResult:
     """Two image sources (``folder:PATH``, ``npz:PATH``, ``mnist``...) compared directly.
@@ -186,8 +186,8 @@ def evaluate_sets(real: str, fake: str, *, metrics: str | Sequence[str] = DEFAUL
     names = parse_metrics(metrics)
     device = device or torch.device("cpu")
     with metered(None, device) as tracker, tracker.phase("eval"):
-        ext = load_extractor(extractor, precision)
         real_set, fake_set = load_source(real, 0), load_source(fake, 0)  # native sizes; the extractor fits them
+        ext = load_extractor(extractor, precision, max(real_set.channels, fake_set.channels))
         check_fit(ext, max(real_set.channels, fake_set.channels), real)
         if n is not None and n > len(real_set):
             raise EcogenError(f"n: {n} images asked for, but the real set {real} has {len(real_set)}")

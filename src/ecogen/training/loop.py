@@ -26,7 +26,7 @@ from ecogen.models.dcgan import num_classes
 from ecogen.energy import record as records
 from ecogen.images import save_grid
 from ecogen.metrics.evaluate import Evaluator, parse_metrics
-from ecogen.metrics.extractors import EXTRACTORS
+from ecogen.metrics.extractors.base import check_extractor_name
 from ecogen.progress import make_progress
 from ecogen.rundir import RunDir
 from ecogen.training.accounting import RunAccount
@@ -95,7 +95,7 @@ class Trainer:
         self.evaluator: Evaluator | None = None  # built at the first quality check, inside the eval phase
         if self.eval_every:  # fail on a bad metric or extractor name now, not mid-run
             parse_metrics(config.eval_metrics)
-            EXTRACTORS.get(config.eval_extractor.partition(":")[0])
+            check_extractor_name(config.eval_extractor)
         self.progress = progress
         self.writer = True  # this process writes files (checkpoints, logs, grids, run.json)
         self.step = 0

@@ -152,8 +152,21 @@ class Extractor:
 EXTRACTORS: Registry[Callable[[str | None], Extractor]] = Registry("extractor")
 
 
-def load_extractor(spec: str, precision: str = "fp32") -> Extractor:
-    """``mnist``, ``inception`` (packaged weights), ``inception:PATH`` or ``classifier:PATH``."""
+AUTO = "auto"
+BY_CHANNELS = {1: "mnist", 3: "emoji"}  # what ``auto`` means: the bundled, cheap extractor for the data's kind
+
+
+def check_extractor_name(spec: str) -> None:
+    """Fail now on an unknown extractor name (``auto`` is resolved once the data's channels are known)."""
+    if spec != AUTO:
+        EXTRACTORS.get(spec.partition(":")[0])
+
+
+def load_extractor(spec: str, precision: str = "fp32", channels: int = 1) -> Extractor:
+    """``auto`` (mnist for grey data, emoji for colour), ``mnist``, ``emoji``, ``inception`` (packaged
+    weights), ``inception:PATH`` or ``classifier:PATH``."""
+    if spec == AUTO:
+        spec = BY_CHANNELS[channels]
     name, _, arg = spec.partition(":")
     ext = EXTRACTORS.get(name)(arg or None)
     return ext if precision == ext.precision else ext.variant(precision=precision)
