@@ -21,7 +21,7 @@ from ecogen._version import __version__
 from ecogen.catalog import DEFAULT_METRICS, names
 from ecogen.cli_transform import transform_app
 from ecogen.config import dump_yaml
-from ecogen.energy.machine import visible_cores
+from ecogen.energy.machine import others_running, visible_cores
 from ecogen.errors import EcogenError
 from ecogen.lazy import LazyModule
 from ecogen.report.tables import bill_table, compare_table, eval_table, receipt_table, run_summary, si
@@ -360,6 +360,9 @@ def _fit_threads() -> None:
     steps got about 10x slower here, and CPU-time energy estimates as much larger. Use the idle cores only."""
     cores = visible_cores()
     other = os.getloadavg()[0]
+    now = others_running()
+    if now is not None:  # the 1-minute average still counts the command that ran just before this one
+        other = min(other, float(now))
     torch = sys.modules.get("torch")
     current = torch.get_num_threads() if torch else int(os.environ.get("OMP_NUM_THREADS") or cores)
     if other > 0.75 * cores and current > 1:

@@ -56,6 +56,16 @@ def cpu_times() -> tuple[int, int]:
         return 0, 0
 
 
+def others_running() -> int | None:
+    """Processes runnable right now besides this one (/proc/loadavg), or None where it cannot be read.
+    Unlike the 1-minute load average, it does not count a command that has just finished."""
+    try:
+        running = int(Path("/proc/loadavg").read_text().split()[3].split("/")[0])
+    except (OSError, ValueError, IndexError):
+        return None
+    return max(running - 1, 0)
+
+
 def contention(since: tuple[int, int] | None = None) -> dict[str, object]:
     """Is something else competing for the cores? The 1-minute load against the usable cores, and the
     share of CPU time the hypervisor stole since ``since`` (a ``cpu_times()`` reading). CPU-time energy
