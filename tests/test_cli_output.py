@@ -59,8 +59,13 @@ def test_digit_features_are_refused_for_colour_images(tmp_path):
         (tmp_path / name).mkdir()
         for i in range(4):
             Image.fromarray(np.full((16, 16, 3), (i * 40, 10, 200), np.uint8)).save(tmp_path / name / f"{i}.png")
-    proc = run_cli("eval", "--real", f"folder:{tmp_path / 'a'}", "--fake", f"folder:{tmp_path / 'b'}")
+    proc = run_cli("eval", "--real", f"folder:{tmp_path / 'a'}", "--fake", f"folder:{tmp_path / 'b'}", "--extractor",
+                   "mnist", "--metrics", "fid", "--no-reference")
     assert proc.returncode == 2 and "--extractor inception" in proc.stderr
+    proc = run_cli("eval", "--real", f"folder:{tmp_path / 'a'}", "--fake", f"folder:{tmp_path / 'b'}", "--metrics",
+                   "fid", "--no-reference", "--json")  # the default, auto, picks the colour features
+    assert proc.returncode == 0, proc.stderr
+    assert json.loads(proc.stdout)["extractor"] == "emoji"
 
 
 def test_each_receipt_names_its_image_and_sample_index_redraws_it(tiny_run, tmp_path):

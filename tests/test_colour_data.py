@@ -114,3 +114,35 @@ def test_a_colour_run_trains_on_emoji_with_the_seed_design(tmp_path):
     assert proc.returncode == 0, proc.stderr
     grid = Image.open(tmp_path / "e" / "samples" / "latest.png")
     assert grid.mode == "RGB"
+
+
+@needs_font
+def test_transformations_and_composition_on_colour(tmp_path):
+    """A colour VAE reconstructs, denoises, inpaints and interpolates RGB images; compose places emoji."""
+    from ecogen import api, train
+    from conftest import tiny_config
+
+    run = tmp_path / "vae"
+    train(tiny_config(data={"source": "emoji", "image_size": 16}, model={"name": "vae", "width_mult": 0.25,
+                                                                          "latent_dim": 16}, steps=4), run, progress=False)
+    emoji = load_source("emoji", 16)
+    img = Image.fromarray(((emoji.images[0].transpose(1, 2, 0) + 1) * 127.5).round().astype(np.uint8), "RGB")
+    img.save(tmp_path / "in.png")
+    for kind, options in (("reconstruct", {}), ("denoise", {}), ("inpaint", {"box": "4,4,6,6"})):
+        api.transform(kind, tmp_path / f"{kind}.png", run=run, inputs=tmp_path / "in.png", device="cpu", steps=3,
+                      **options)
+        out = Image.open(tmp_path / f"{kind}.png")
+        assert out.mode == "RGB" and out.size == (16, 16)
+    known = np.ones((16, 16), bool)
+    known[4:10, 4:10] = False
+    assert np.array_equal(np.asarray(Image.open(tmp_path / "inpaint.png"))[known], np.asarray(img)[known])
+    api.transform("interpolate", tmp_path / "path.png", run=run, device="cpu", seeds=(1, 2), frames=4)
+    assert Image.open(tmp_path / "path.png").mode == "RGB"
+    spec = {"canvas": {"width": 48, "height": 24, "background": [255, 255, 255]}, "model": str(run),
+            "elements": [{"source": "seed", "seed": 1, "x": 12, "y": 12},
+                         {"source": "image", "path": str(tmp_path / "in.png"), "x": 36, "y": 12, "blend": "over"}]}
+    from ecogen.compose import Spec
+
+    result = api.compose(tmp_path / "scene.png", spec=Spec.model_validate(spec), device="cpu")
+    scene = np.asarray(Image.open(result.path))
+    assert scene.shape == (24, 48, 3)

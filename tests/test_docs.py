@@ -67,13 +67,13 @@ def _words(line: str) -> list[str]:
 
 
 def shrink(args: list[str]) -> list[str]:
-    """The same command at test size: an epoch becomes one step, image counts (given or default) at most 8,
+    """The same command at test size: two epochs become one step, image counts (given or default) at most 8,
     quality checks every 5 steps on 32 images, an extractor trains for one epoch."""
     out, i = [], 0
     while i < len(args):
         flag, value = args[i], args[i + 1] if i + 1 < len(args) else None
         if flag == "--epochs":
-            out += ["--steps", str(int(value)) if args[0] == "train" else "1"]
+            out += ["--steps", str(max(1, int(value) // 2)) if args[0] == "train" else "1"]
         elif flag == "--n":
             out += ["--n", str(min(int(value), 8))]
         elif flag == "--eval-every":
@@ -85,7 +85,7 @@ def shrink(args: list[str]) -> list[str]:
         i += 2
     training = args[:1] == ["train"] and "--print-config" not in args
     if training and not {"--epochs", "--steps", "--resume"} & set(args):
-        out += ["--steps", "4"]  # recipes give their own epochs: cut them too
+        out += ["--steps", "2"]  # recipes give their own epochs: cut them too
     if args[:1] == ["eval"] and "--n" not in args and "--real" not in args:
         out += ["--n", "8"]  # a run's evaluation draws 1,000 images by default
     if args[:2] == ["extractor", "train"] and "--epochs" not in args:
@@ -139,8 +139,8 @@ def test_the_rules_find_the_blocks_and_shrink_sizes():
     readme = blocks(REPO / "README.md")
     assert any(b.lang == "python" for b in readme)
     assert not any("make demo" in "\n".join(b.lines) for b in readme)  # marked skip: CI runs it
-    assert shrink(["train", "--epochs", "5", "--n", "500"]) == ["train", "--steps", "5", "--n", "8"]
-    assert shrink(["train", "--recipe", "green"]) == ["train", "--recipe", "green", "--steps", "4"]
+    assert shrink(["train", "--epochs", "5", "--n", "500"]) == ["train", "--steps", "2", "--n", "8"]
+    assert shrink(["train", "--recipe", "green"]) == ["train", "--recipe", "green", "--steps", "2"]
     assert shrink(["train", "--print-config"]) == ["train", "--print-config"]
     assert os.path.isdir(REPO / "docs" / "examples")
     assert re.search(r"docs/examples/scene\.yaml", (REPO / "README.md").read_text())
