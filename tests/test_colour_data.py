@@ -146,3 +146,18 @@ def test_transformations_and_composition_on_colour(tmp_path):
     result = api.compose(tmp_path / "scene.png", spec=Spec.model_validate(spec), device="cpu")
     scene = np.asarray(Image.open(result.path))
     assert scene.shape == (24, 48, 3)
+
+
+@needs_font
+@pytest.mark.parametrize("recipe", ["reference", "green", "conditional", "conditional-vae"])
+def test_every_recipe_trains_at_three_channels(recipe, tmp_path):
+    """Each recipe as users run it on colour data (the sizes cut down: a quarter width, 16 px, 2 steps)."""
+    from ecogen import train
+    from ecogen.recipes import recipe_config
+
+    config = recipe_config(recipe, {"data": {"source": "emoji", "image_size": 16}, "steps": 2, "device": "cpu",
+                                    "model": {"width_mult": 0.25}, "eval_every": 2, "eval_n": 16})
+    result = train(config, tmp_path / recipe, progress=False)
+    assert result.step == 2 and result.record is not None
+    assert Image.open(tmp_path / recipe / "samples" / "latest.png").mode == "RGB"
+    assert result.record.quality["best"]["fid"] > 0  # checked on the colour (emoji) features
