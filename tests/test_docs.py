@@ -12,8 +12,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import sys
-import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -102,10 +100,7 @@ def run_shell(block: Block, runner: CliRunner) -> None:
         if ">" in words:  # stdout to a file, as the shell would
             at = words.index(">")
             words, target = words[:at], words[at + 1]
-        began = time.perf_counter()
         result = runner.invoke(app, shrink(words))
-        if os.environ.get("DOCS_TIMES"):
-            print(f"{time.perf_counter() - began:6.1f} s  {line.strip()[:100]}", file=sys.__stderr__)
         if result.exit_code != 0:
             where = f"{block.path.name}:{block.line + offset}"
             detail = "".join(traceback.format_exception(result.exc_info[1])) if result.exc_info else ""

@@ -287,8 +287,7 @@ def export(
     """Write the generator for use outside ecogen: latents (and class labels) in, images in [-1, 1] out."""
     result = api.export(run, out, format=format, checkpoint=checkpoint, overwrite=overwrite)
     if as_json:
-        print(json.dumps({"path": str(result.path), "format": result.format, "inputs": result.inputs,
-                          "output": result.output, "header": result.header}))
+        print(json.dumps({**asdict(result), "path": str(result.path)}))
         return
     inputs = ", ".join(f"{name} {shape}" for name, shape in result.inputs.items())
     console.print(f"{result.format} -> {result.path}: inputs {inputs}; output images {result.output} in [-1, 1]")

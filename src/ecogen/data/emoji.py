@@ -94,7 +94,6 @@ def load_emoji(path: Path | None, image_size: int, background: str = "white") ->
 def _picture(glyph, fill: tuple[int, int, int], image_size: int, name: str) -> np.ndarray:
     """One glyph's PNG composited on ``fill``, centred on a square, resized (bilinear, antialiased)."""
     try:
-        glyph.ensureDecompiled() if hasattr(glyph, "ensureDecompiled") else None
         with Image.open(io.BytesIO(glyph.imageData)) as img:
             rgba = img.convert("RGBA")
     except Exception as err:  # noqa: BLE001

@@ -60,12 +60,8 @@ def header(generator: TrainedGenerator) -> dict[str, str]:
         "output_range": "[-1, 1]",
         "step": str(generator.step),
         "model_sha256": generator.model_hash,
-        "config": json.dumps({"model": _plain(cfg.model), "data": _plain(cfg.data)}),
+        "config": json.dumps({"model": asdict(cfg.model), "data": asdict(cfg.data)}),
     }
-
-
-def _plain(section: object) -> dict:
-    return asdict(section)
 
 
 def _signature(generator: TrainedGenerator) -> tuple[dict[str, list[str | int]], list[str | int]]:
@@ -129,5 +125,4 @@ def export(generator: TrainedGenerator, out: str | Path, fmt: str | None = None,
     with torch.no_grad():
         atomic.write_with(out, lambda tmp: writer(generator, module, tmp))
     generator.module.to(generator.device)  # the export ran on the CPU; the generator stays usable
-    inputs, output = _signature(generator)
-    return Exported(out, fmt, inputs, output, header(generator))
+    return Exported(out, fmt, *_signature(generator), header(generator))
