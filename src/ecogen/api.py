@@ -4,6 +4,7 @@ evaluate_sets, compose, transform, read_receipt)."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
@@ -33,6 +34,7 @@ from ecogen.energy import record as records
 from ecogen.images import save_grid, save_png, to_uint8
 from ecogen.models.restore import saved_config
 from ecogen.report.plots import QualityPlot
+from ecogen.training.callbacks import Callback
 from ecogen.resolve import check_choices, resolve, resolve_config
 from ecogen.rundir import RunDir
 from ecogen.training import Trainer, TrainResult
@@ -56,8 +58,10 @@ def train(
     file: str | Path | None = None,
     overwrite: bool = False,
     progress: bool = True,
+    callbacks: Sequence[Callback] = (),
 ) -> TrainResult:
     """Train a new run into ``out``. Everything is validated before anything in ``out`` is touched.
+    ``callbacks`` (see ecogen.training.callbacks) run after the default ones at every step.
 
     ``config`` is a TrainConfig or a dict of options (nested or dotted keys); either way it is layered
     exactly as ``ecogen train`` layers its options (see ecogen.resolve): on ``recipe`` (or the default
@@ -93,10 +97,11 @@ def train(
             run.clear()
         write_text(run.config, dump_yaml(config))
         write_json(run.split, data.split.to_dict())
-        return trainer.run([QualityPlot()])
+        return trainer.run([QualityPlot(), *callbacks])
 
 
-def resume(out: str | Path, *, progress: bool = True, **changes: Any) -> TrainResult:
+def resume(out: str | Path, *, progress: bool = True, callbacks: Sequence[Callback] = (),
+           **changes: Any) -> TrainResult:
     """Continue the run in ``out`` from its newest checkpoint; only schedule fields may change."""
     run = RunDir(Path(out))
     run.require_run()
@@ -129,7 +134,7 @@ def resume(out: str | Path, *, progress: bool = True, **changes: Any) -> TrainRe
             return TrainResult(run.root, trainer.step, trainer.total_steps, "already_done", 0.0, record=previous)
         checkpoint.remove_leftovers(run.checkpoints)
         write_text(run.config, dump_yaml(config))
-        return trainer.run([QualityPlot()])
+        return trainer.run([QualityPlot(), *callbacks])
 
 
 def evaluate(

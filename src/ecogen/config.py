@@ -43,7 +43,8 @@ class ModelConfig:
     latent_dim: Annotated[int, Field(gt=0, le=16384)] = 100
     width_mult: Annotated[float, Field(gt=0, le=16)] = 1.0  # channel widths scale from 64 at the highest resolution
     d_downsample: Literal["stride", "avgpool"] = "stride"
-    d_norm: Literal["none", "batch"] = "batch"  # BatchNorm after every D conv but the first (DCGAN)
+    # BatchNorm after every D conv but the first (DCGAN), or spectral normalisation of every D conv
+    d_norm: Literal["none", "batch", "spectral"] = "batch"
     conditional: bool = False  # class-conditional G/D or VAE (labels from the data)
     classes: list[str] | None = None  # filled from the data's labels when a conditional run starts
     g_conditioning: Literal["input", "batchnorm"] = "input"  # class at G's input only, or in every BatchNorm too
@@ -61,6 +62,8 @@ class OptimConfig:
     lr_d: PositiveFloat = 2e-4
     beta1: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.5
     beta2: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.999
+    decay: Literal["none", "linear", "cosine"] = "none"  # learning rates fall to 0 at the run's end
+    decay_start: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.0  # the share of the run at the full rate first
 
 
 @dataclass(config=_STRICT)
@@ -108,6 +111,8 @@ class TrainConfig:
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
     channels_last: bool = False
     ema_decay: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None  # EMA of the generator's weights, used to sample
+    r1_gamma: Annotated[float, Field(ge=0.0)] = 0.0  # GAN: R1 penalty on D's gradient at real images (0: off)
+    r1_every: Annotated[int, Field(gt=0, le=1000)] = 1  # lazy R1: every n-th D update, scaled by n (StyleGAN2)
     augment: str = "none"  # GAN: DiffAugment policy for D's inputs, e.g. "translation,cutout" (see training/augment.py)
     recipe: str | None = None  # the recipe this config was layered on (see ecogen.resolve), for the record
 

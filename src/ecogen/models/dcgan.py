@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils.parametrizations import spectral_norm
 
 from ecogen.config import ModelConfig
 from ecogen.models.blocks import ClassBatchNorm, dcgan_init, resolution_plan, widths
@@ -65,6 +66,9 @@ class Generator(nn.Module):
 class Discriminator(nn.Module):
     """x -> [Conv k4 s2 (or Conv k3 + AvgPool) (+ BN) + LeakyReLU(0.2)] x n -> Conv (start x start) -> logit.
 
+    ``norm="spectral"``: no BatchNorm; every conv (and the class heads) is spectrally normalised (Miyato et
+    al. 2018), which bounds D's Lipschitz constant instead of normalising its activations.
+
     With ``outputs > 1`` the same stack is the VAE's encoder (outputs = 2 x latent: mean and log-variance).
     Conditional (``num_classes > 0``): ``projection`` adds <embed(y), pooled features> to the logit
     (Miyato & Koyama 2018); ``concat`` feeds one-hot class planes with the image (the conditional encoder);
@@ -106,6 +110,10 @@ class Discriminator(nn.Module):
         self.apply(dcgan_init)
         if self.embed is not None:
             nn.init.normal_(self.embed.weight, 0.0, 0.02)
+        if norm == "spectral":  # after the init: the parametrization keeps the initial weights as its original
+            for module in self.modules():
+                if isinstance(module, (nn.Conv2d, nn.Linear)):
+                    spectral_norm(module)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
         return self.forward_with_aux(x, y)[0]

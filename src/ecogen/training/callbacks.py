@@ -12,6 +12,8 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
+from ecogen.training.schedule import lr_factor, set_learning_rates
+
 if TYPE_CHECKING:  # the loop, for type checkers only: callbacks receive it, they do not import it
     from ecogen.training.loop import Trainer
 
@@ -52,6 +54,17 @@ class Stops(Hooks):
 
     def before_step(self, trainer: Trainer) -> str | None:
         return "interrupted" if self.stop_flag.requested else trainer.account.budget_reason()
+
+
+class LearningRates(Hooks):
+    """The configured decay of every optimizer's learning rate, set from the step before each step."""
+
+    def before_step(self, trainer: Trainer) -> str | None:
+        optim = trainer.config.optim
+        if optim.decay != "none":
+            set_learning_rates(trainer.family.optimizers, trainer.base_lrs,
+                               lr_factor(optim.decay, optim.decay_start, trainer.step, trainer.total_steps))
+        return None
 
 
 class Divergence(Hooks):
@@ -152,4 +165,4 @@ class Checkpoints(Hooks):
 
 def default_callbacks(stop_flag: Any) -> list[Callback]:
     """The schedule every run gets, in the order the hooks run."""
-    return [Stops(stop_flag), Divergence(), LogLines(), Grids(), QualityChecks(), Checkpoints()]
+    return [Stops(stop_flag), LearningRates(), Divergence(), LogLines(), Grids(), QualityChecks(), Checkpoints()]

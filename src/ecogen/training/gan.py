@@ -20,6 +20,13 @@ from ecogen.training.losses import LOSSES
 from ecogen.training.phases import PhaseMeter
 
 
+def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor, gamma: float) -> torch.Tensor:
+    """gamma / 2 x E ||grad_x D(x)||^2 at real images (Mescheder et al. 2018): D stays flat where the data
+    is, which keeps the game from circling around its equilibrium."""
+    (grad,) = torch.autograd.grad(real_logits.float().sum(), real, create_graph=True)
+    return 0.5 * gamma * grad.float().pow(2).flatten(1).sum(1).mean()
+
+
 class GanFamily:
     def __init__(self, modules: nn.ModuleDict, config: TrainConfig) -> None:
         self.G, self.D = modules["G"], modules["D"]
@@ -30,6 +37,7 @@ class GanFamily:
         self.latent_dim = config.model.latent_dim
         self.num_classes = num_classes(config.model)
         self.augment = parse_policy(config.augment)
+        self.r1_gamma, self.r1_every = config.r1_gamma, config.r1_every
         betas = (config.optim.beta1, config.optim.beta2)
         self.optimizers = {
             "G": torch.optim.Adam(self.G.parameters(), lr=config.optim.lr_g, betas=betas),
@@ -51,16 +59,22 @@ class GanFamily:
     ) -> dict[str, torch.Tensor]:
         """Returns detached losses and mean discriminator outputs (no host sync here)."""
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
-        for _ in range(self.d_steps):
+        for i in range(self.d_steps):
             with meter.phase("data"):
                 real, y_real = next_real()
             with meter.phase("d_step"):
                 z, y_fake = self.latents(len(real), rng, real.device)
                 with torch.no_grad():
                     fake = self.G(z, y_fake)
-                real_logits, real_cls = self.D.forward_with_aux(apply_policy(real, self.augment, rng), y_real)
+                real_in = apply_policy(real, self.augment, rng)
+                r1 = self.r1_gamma > 0 and (step * self.d_steps + i) % self.r1_every == 0
+                if r1:
+                    real_in = real_in.detach().requires_grad_(True)
+                real_logits, real_cls = self.D.forward_with_aux(real_in, y_real)
                 fake_logits = self.D(apply_policy(fake, self.augment, rng), y_fake)
                 loss_d = self.loss.d(real_logits, fake_logits)
+                if r1:
+                    loss_d = loss_d + self.r1_every * r1_penalty(real_logits, real_in, self.r1_gamma)
                 if real_cls is not None:  # AC-GAN: D learns the classes from real images only
                     loss_d = loss_d + F.cross_entropy(real_cls, y_real)
                 opt_d.zero_grad(set_to_none=True)

@@ -30,6 +30,8 @@ from ecogen.metrics.extractors.base import check_extractor_name
 from ecogen.progress import make_progress
 from ecogen.rundir import RunDir
 from ecogen.training.accounting import RunAccount
+from ecogen.training.schedule import base_learning_rates
+from ecogen.training.ema import recompute_batchnorm, update_ema
 from ecogen.training.callbacks import Callback, default_callbacks
 from ecogen.training.families import FAMILIES
 from ecogen.training.interrupt import GracefulStop
@@ -75,6 +77,7 @@ class Trainer:
         self.modules = build_modules(replace(config, data=replace(config.data, channels=channels)),
                                      with_ema=config.ema_decay is not None).to(device)
         self.family = FAMILIES.get(self.spec.family)(self.modules, config)
+        self.base_lrs = base_learning_rates(self.family.optimizers)  # before a checkpoint's decayed rates
         self.precision = resolve_precision(config.precision, device)
         self.target = QualityTarget.from_config(config)
         self.eval_every = config.eval_every or (100 if self.target.metric else None)
@@ -99,6 +102,7 @@ class Trainer:
         self.progress = progress
         self.writer = True  # this process writes files (checkpoints, logs, grids, run.json)
         self.step = 0
+        self.ema_stats_step = -1  # the step at which the EMA copy's BatchNorm statistics were recomputed
         self.elapsed_before = 0.0  # training seconds of earlier sessions of this run
         self.session_start = time.perf_counter()
         self.flops_per_step = 0
@@ -148,23 +152,28 @@ class Trainer:
         }
         rng = {"noise": self.noise_gen.get_state()}
         folder = folder or self.run_dir.checkpoints
+        self.refresh_ema()  # a saved EMA copy carries statistics of its own weights
         path = checkpoint.save(folder, self.step, self.modules, self.family.optimizers, rng, meta)
         checkpoint.prune(folder, 1 if folder != self.run_dir.checkpoints else self.config.keep_checkpoints)
         self.account.quality = self.target.record()
         self.account.write(stop_reason, self.step, self.train_images)
         return path
 
+    def refresh_ema(self) -> None:
+        """Recompute the EMA copy's BatchNorm statistics, once per step at most (see training/ema.py)."""
+        if "ema" in self.modules and self.ema_stats_step != self.step:
+            recompute_batchnorm(self.modules["ema"], self.config.model.latent_dim, self.num_classes,
+                                self.config.seed + 3, self.device)
+            self.ema_stats_step = self.step
+
     @property
     def sampler(self) -> torch.nn.Module:
-        """The module that makes images: the EMA copy when there is one."""
+        """The module that makes images: the EMA copy when there is one, its BatchNorm statistics fresh."""
+        self.refresh_ema()
         return sampling_module(self.modules, self.config)
 
-    @torch.no_grad()
     def update_ema(self) -> None:
-        live, ema = self.modules[self.spec.sampler], self.modules["ema"]
-        torch._foreach_lerp_(list(ema.parameters()), list(live.parameters()), 1.0 - self.config.ema_decay)
-        for b_ema, b in zip(ema.buffers(), live.buffers()):
-            b_ema.copy_(b)
+        update_ema(self.modules["ema"], self.modules[self.spec.sampler], self.config.ema_decay)
 
     def save_grid(self, name: str) -> Path:
         sampler = self.sampler

@@ -1,0 +1,78 @@
+"""Stability over seeds: does any seed of a recipe collapse, or drift away from its best?
+
+    python benchmarks/seeds.py [--recipe quality] [--seeds 10] [--workers 2] [--epochs N]
+
+Each seed trains the recipe on the bundled MNIST digits (its own schedule and checks; ``--epochs``
+overrides the length). Then, for the kept best checkpoint and the final one: 100 samples are classified
+by the mnist classifier (a collapsed run gives fewer than 3 distinct digits; we also report the most
+frequent digit's share) and FID is computed on 2,000 samples. Seeds run in ``--workers`` processes of
+one thread each: this benchmark measures stability, not energy, so running them side by side is fair.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+from concurrent.futures import ProcessPoolExecutor
+from multiprocessing import get_context
+
+from _common import RESULTS, machine_load, print_table, write_result
+
+COLLAPSE_BELOW = 3  # distinct digits among 100 samples
+
+
+def one_seed(recipe: str, seed: int, epochs: int | None) -> dict:
+    os.environ["OMP_NUM_THREADS"] = "1"
+    import numpy as np
+    import torch
+
+    torch.set_num_threads(1)
+    from ecogen import load, train
+    from ecogen.data import prepare_data
+    from ecogen.metrics import evaluate_run, load_extractor
+    from ecogen.recipes import recipe_config
+    from ecogen.rundir import RunDir
+
+    out = RESULTS / "seeds" / f"{recipe}_seed{seed}"
+    changes = {"seed": seed, "data": {"source": "mnist"}, **({"epochs": epochs} if epochs else {})}
+    result = train(recipe_config(recipe, changes), out, overwrite=True, progress=False)
+    classifier = load_extractor("mnist")
+    entry: dict = {"seed": seed, "steps": result.step, "stop_reason": result.stop_reason}
+    for which in ("best", "latest"):
+        generator = load(out, device="cpu", checkpoint=which)
+        digits = classifier.extract(generator.sample(100, seed=1234)).probs.argmax(1)
+        counts = np.bincount(np.asarray(digits), minlength=10)
+        data = prepare_data(generator.config.data, split=RunDir(out).read_split())
+        fid = evaluate_run(generator, data, metrics="fid", n=2000, progress=False, reference=False).metrics["fid"]
+        entry[which] = {"distinct_digits": int((counts > 0).sum()), "top_share": float(counts.max() / 100),
+                        "counts": counts.tolist(), "fid": fid, "step": generator.step}
+    entry["collapsed"] = min(entry[w]["distinct_digits"] for w in ("best", "latest")) < COLLAPSE_BELOW
+    return entry
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--recipe", default="quality")
+    parser.add_argument("--seeds", type=int, default=10)
+    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--epochs", type=int, default=None, help="override the recipe's length")
+    args = parser.parse_args()
+    load = machine_load()
+    with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
+        entries = list(pool.map(one_seed, [args.recipe] * args.seeds, range(args.seeds), [args.epochs] * args.seeds))
+    rows = [(str(e["seed"]), str(e["steps"]), f"{e['best']['step']}", f"{e['best']['fid']:.2f}",
+             f"{e['latest']['fid']:.2f}", str(e["best"]["distinct_digits"]), str(e["latest"]["distinct_digits"]),
+             f"{e['latest']['top_share']:.0%}", "yes" if e["collapsed"] else "no") for e in entries]
+    print_table(f"{args.recipe}: {args.seeds} seeds (FID on 2,000 samples; digits among 100, mnist classifier)",
+                ("seed", "steps", "best step", "best FID", "final FID", "digits (best)", "digits (final)",
+                 "top digit share", "collapsed"), rows)
+    collapsed = sum(e["collapsed"] for e in entries)
+    print(f"collapsed: {collapsed} of {args.seeds}")
+    path = write_result(f"seeds_{args.recipe}", {"recipe": args.recipe, "epochs": args.epochs, "load_at_start": load,
+                                                  "collapse_below": COLLAPSE_BELOW, "collapsed": collapsed,
+                                                  "seeds": entries})
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
