@@ -9,6 +9,7 @@ from PIL import Image
 from ecogen.data import load_source
 from ecogen.data.emoji import DEFAULT_FONT, groups_table
 from ecogen.errors import DataError
+from ecogen.recipes import RECIPES
 
 from conftest import run_cli
 
@@ -149,7 +150,7 @@ def test_transformations_and_composition_on_colour(tmp_path):
 
 
 @needs_font
-@pytest.mark.parametrize("recipe", ["reference", "green", "conditional", "conditional-vae"])
+@pytest.mark.parametrize("recipe", RECIPES.names())
 def test_every_recipe_trains_at_three_channels(recipe, tmp_path):
     """Each recipe as users run it on colour data (the sizes cut down: a quarter width, 16 px, 2 steps)."""
     from ecogen import train

@@ -84,6 +84,8 @@ def shrink(args: list[str]) -> list[str]:
     training = args[:1] == ["train"] and "--print-config" not in args
     if training and not {"--epochs", "--steps", "--resume"} & set(args):
         out += ["--steps", "2"]  # recipes give their own epochs: cut them too
+    if training and not {"--eval-every", "--eval-n", "--resume"} & set(args):
+        out += ["--eval-n", "32"]  # and their own check sizes (quality: 1,000 images)
     if args[:1] == ["eval"] and "--n" not in args and "--real" not in args:
         out += ["--n", "8"]  # a run's evaluation draws 1,000 images by default
     if args[:2] == ["extractor", "train"] and "--epochs" not in args:
@@ -134,8 +136,8 @@ def test_the_rules_find_the_blocks_and_shrink_sizes():
     readme = blocks(REPO / "README.md")
     assert any(b.lang == "python" for b in readme)
     assert not any("make demo" in "\n".join(b.lines) for b in readme)  # marked skip: CI runs it
-    assert shrink(["train", "--epochs", "5", "--n", "500"]) == ["train", "--steps", "2", "--n", "8"]
-    assert shrink(["train", "--recipe", "green"]) == ["train", "--recipe", "green", "--steps", "2"]
+    assert shrink(["train", "--epochs", "5", "--n", "500"]) == ["train", "--steps", "2", "--n", "8", "--eval-n", "32"]
+    assert shrink(["train", "--recipe", "green"]) == ["train", "--recipe", "green", "--steps", "2", "--eval-n", "32"]
     assert shrink(["train", "--print-config"]) == ["train", "--print-config"]
     assert os.path.isdir(REPO / "docs" / "examples")
     assert re.search(r"docs/examples/scene\.yaml", (REPO / "README.md").read_text())

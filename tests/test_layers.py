@@ -15,8 +15,8 @@ LAYERS = [
     {"metrics"},
     {"training"},
     {"generation", "transforms", "compose"},
-    {"report"},
-    {"recipes", "resolve", "cli_options", "api", "cli", "cli_transform", "__init__", "__main__"},
+    {"report", "rating"},
+    {"recipes", "resolve", "cli_options", "api", "cli", "cli_transform", "cli_rate", "__init__", "__main__"},
 ]
 LEVEL = {name: i for i, names in enumerate(LAYERS) for name in names}
 ROOT = Path(ecogen.__file__).parent

@@ -35,6 +35,7 @@ from ecogen.images import save_grid, save_png, to_uint8
 from ecogen.models.restore import saved_config
 from ecogen.report.plots import QualityPlot
 from ecogen.training.callbacks import Callback
+from ecogen.rating import Study, StudyResults, create_study, study_results
 from ecogen.resolve import check_choices, resolve, resolve_config
 from ecogen.rundir import RunDir
 from ecogen.training import Trainer, TrainResult
@@ -382,5 +383,17 @@ def train_extractor(data: str, out: str | Path, *, image_size: int = 32, channel
     return train_classifier(cfg, out, epochs=epochs, seed=seed, progress=progress)
 
 
+def rate_new(folder: str | Path, runs: Sequence[str | Path], *, real: str | None = None, per_rater: int = 100,
+             checkpoint: str = "latest", seed: int = 0, overwrite: bool = False) -> Study:
+    """Freeze a human rating study's images (``ecogen rate new``): see ecogen.rating."""
+    return create_study(folder, list(runs), real=real, per_rater=per_rater, checkpoint=checkpoint, seed=seed,
+                        overwrite=overwrite)
+
+
+def rate_results(folder: str | Path, csv: str | Path | None = None) -> StudyResults:
+    """Error rates per run with a bootstrap CI over raters, and per-rater rows; ``csv`` writes the answers."""
+    return study_results(folder, csv)
+
+
 __all__ = ["RESUMABLE", "ComposeResult", "SampleResult", "bill", "calibrate", "compose", "evaluate", "evaluate_sets",
-           "load", "read_receipt", "resume", "sample_to", "train", "train_extractor", "transform"]
+           "load", "rate_new", "rate_results", "read_receipt", "resume", "sample_to", "train", "train_extractor", "transform"]

@@ -19,6 +19,7 @@ from rich.console import Console
 
 from ecogen._version import __version__
 from ecogen.catalog import DEFAULT_METRICS, names
+from ecogen.cli_rate import rate_app
 from ecogen.cli_transform import transform_app
 from ecogen.config import dump_yaml
 from ecogen.energy.machine import others_running, visible_cores
@@ -294,6 +295,7 @@ def export(
 
 
 app.add_typer(transform_app, name="transform")
+app.add_typer(rate_app, name="rate")
 
 extractor_app = typer.Typer(help="Feature extractors for the metrics.", no_args_is_help=True)
 app.add_typer(extractor_app, name="extractor")
