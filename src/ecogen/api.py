@@ -33,6 +33,7 @@ from ecogen.generation.receipt import build_receipt, read_receipt, receipt_text
 from ecogen.energy import record as records
 from ecogen.images import save_grid, save_png, to_uint8
 from ecogen.models.restore import saved_config
+from ecogen.report.pages import write_compare, write_run_report
 from ecogen.report.plots import QualityPlot
 from ecogen.training.callbacks import Callback
 from ecogen.rating import Study, StudyResults, create_study, study_results
@@ -383,6 +384,16 @@ def train_extractor(data: str, out: str | Path, *, image_size: int = 32, channel
     return train_classifier(cfg, out, epochs=epochs, seed=seed, progress=progress)
 
 
+def report(run: str | Path, out: str | Path | None = None) -> Path:
+    """Write a run's self-contained HTML report (default ``RUN/report.html``); returns its path."""
+    return write_run_report(run, out)
+
+
+def compare(runs: Sequence[str | Path], out: str | Path) -> Path:
+    """Write one HTML page comparing ``runs`` (a table and FID-vs-Wh curves); returns its path."""
+    return write_compare(list(runs), out)
+
+
 def rate_new(folder: str | Path, runs: Sequence[str | Path], *, real: str | None = None, per_rater: int = 100,
              checkpoint: str = "latest", seed: int = 0, overwrite: bool = False) -> Study:
     """Freeze a human rating study's images (``ecogen rate new``): see ecogen.rating."""
@@ -396,4 +407,4 @@ def rate_results(folder: str | Path, csv: str | Path | None = None) -> StudyResu
 
 
 __all__ = ["RESUMABLE", "ComposeResult", "SampleResult", "bill", "calibrate", "compose", "evaluate", "evaluate_sets",
-           "load", "rate_new", "rate_results", "read_receipt", "resume", "sample_to", "train", "train_extractor", "transform"]
+           "compare", "load", "rate_new", "rate_results", "read_receipt", "report", "resume", "sample_to", "train", "train_extractor", "transform"]

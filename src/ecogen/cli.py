@@ -222,6 +222,24 @@ def energy(
 
 
 @app.command()
+def report(
+    run: Path = typer.Argument(..., help="A run folder."),
+    out: Optional[Path] = typer.Option(None, help="Where to write the page (default: RUN/report.html)."),
+) -> None:
+    """A self-contained HTML page of the run: losses, quality against Wh, the bill, samples, ratings."""
+    console.print(f"report -> {api.report(run, out)}")
+
+
+@app.command()
+def compare(
+    runs: list[Path] = typer.Argument(..., help="Run folders."),
+    out: Path = typer.Option(..., help="The HTML page to write (.html)."),
+) -> None:
+    """One HTML page comparing runs: a row per run and their FID-against-Wh curves in one plot."""
+    console.print(f"comparison of {len(runs)} run(s) -> {api.compare(runs, out)}")
+
+
+@app.command()
 def receipt(
     image: Path = typer.Argument(..., help="A PNG (or JPEG) written by ecogen."),
     as_json: bool = typer.Option(False, "--json", help="Print the receipt as JSON."),

@@ -55,6 +55,15 @@ class RunDir:
     def checkpoints(self) -> Path:
         return self.root / "checkpoints"
 
+    @property
+    def studies(self) -> Path:
+        """The human rating studies that used this run (a JSON list of folders; `ecogen rate new` adds)."""
+        return self.root / "studies.json"
+
+    @property
+    def report(self) -> Path:
+        return self.root / "report.html"
+
     def holds_run(self) -> bool:
         return self.config.exists() or self.checkpoints.exists()
 

@@ -9,6 +9,7 @@ judges exactly the same pictures, whatever happens to the runs afterwards.
 from __future__ import annotations
 
 import hashlib
+import json
 import random
 from dataclasses import replace
 from pathlib import Path
@@ -18,7 +19,7 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from ecogen.atomic import write_text
+from ecogen.atomic import write_json, write_text
 from ecogen.data import prepare_data
 from ecogen.errors import EcogenError
 from ecogen.generation import TrainedGenerator
@@ -146,7 +147,21 @@ def create_study(folder: str | Path, runs: list[str | Path], *, real: str | None
     study = Study(real=real, per_rater=per_rater, seed=seed, image_size=first.image_size,
                   channels=first.channels or 1, runs=study_runs, images=entries)
     write_text(folder / STUDY_FILE, study.model_dump_json(indent=2))
+    for path in dict.fromkeys(Path(r) for r in runs):  # each run remembers the studies that judged it
+        note_study(RunDir(path), folder)
     return study
+
+
+def note_study(run: RunDir, study: Path) -> None:
+    known: list[str] = []
+    if run.studies.is_file():
+        try:
+            known = [str(p) for p in json.loads(run.studies.read_text())]
+        except (ValueError, TypeError):
+            known = []
+    where = str(study.resolve())
+    if where not in known:
+        write_json(run.studies, [*known, where])
 
 
 def load_study(folder: str | Path) -> Study:
