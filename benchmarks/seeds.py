@@ -58,20 +58,28 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="override the recipe's length")
     args = parser.parse_args()
     load = machine_load()
+    entries: list[dict] = []
+
+    def save() -> None:  # after every seed: an interrupted benchmark keeps what it measured
+        write_result(f"seeds_{args.recipe}", {"recipe": args.recipe, "epochs": args.epochs, "load_at_start": load,
+                                              "collapse_below": COLLAPSE_BELOW, "seeds_asked": args.seeds,
+                                              "collapsed": sum(e["collapsed"] for e in entries),
+                                              "seeds": sorted(entries, key=lambda e: e["seed"])})
+
     with ProcessPoolExecutor(args.workers, mp_context=get_context("spawn")) as pool:
-        entries = list(pool.map(one_seed, [args.recipe] * args.seeds, range(args.seeds), [args.epochs] * args.seeds))
+        for entry in pool.map(one_seed, [args.recipe] * args.seeds, range(args.seeds), [args.epochs] * args.seeds):
+            entries.append(entry)
+            print(f"seed {entry['seed']}: best FID {entry['best']['fid']:.2f}, final {entry['latest']['fid']:.2f}, "
+                  f"digits {entry['latest']['distinct_digits']}", flush=True)
+            save()
     rows = [(str(e["seed"]), str(e["steps"]), f"{e['best']['step']}", f"{e['best']['fid']:.2f}",
              f"{e['latest']['fid']:.2f}", str(e["best"]["distinct_digits"]), str(e["latest"]["distinct_digits"]),
              f"{e['latest']['top_share']:.0%}", "yes" if e["collapsed"] else "no") for e in entries]
     print_table(f"{args.recipe}: {args.seeds} seeds (FID on 2,000 samples; digits among 100, mnist classifier)",
                 ("seed", "steps", "best step", "best FID", "final FID", "digits (best)", "digits (final)",
                  "top digit share", "collapsed"), rows)
-    collapsed = sum(e["collapsed"] for e in entries)
-    print(f"collapsed: {collapsed} of {args.seeds}")
-    path = write_result(f"seeds_{args.recipe}", {"recipe": args.recipe, "epochs": args.epochs, "load_at_start": load,
-                                                  "collapse_below": COLLAPSE_BELOW, "collapsed": collapsed,
-                                                  "seeds": entries})
-    print(f"wrote {path}")
+    print(f"collapsed: {sum(e['collapsed'] for e in entries)} of {args.seeds}")
+    print(f"wrote {RESULTS / f'seeds_{args.recipe}.json'}")
 
 
 if __name__ == "__main__":

@@ -150,3 +150,31 @@ def test_the_cli_makes_and_scores_a_study(two_runs, tmp_path):
     assert data["answers"] == 0 and data["runs"][0]["error_rate"] is None and data["runs"][0]["run"] == "a"
     odd = runner.invoke(app, ["rate", "new", str(tmp_path / "t"), "--run", str(two_runs[0]), "--per-rater", "7"])
     assert odd.exit_code != 0 and "even number" in str(odd.exception or odd.output)
+
+
+def test_rate_serve_prints_its_url_warns_off_localhost_and_stops_on_ctrl_c(study):
+    import signal
+    import socket
+    import subprocess
+    import sys
+    import time
+    import urllib.request
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    proc = subprocess.Popen([sys.executable, "-m", "ecogen", "rate", "serve", str(study), "--host", "0.0.0.0",
+                             "--port", str(port)], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    try:
+        deadline, page = time.time() + 60, None
+        while time.time() < deadline and page is None:
+            try:
+                page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2).read().decode()
+            except OSError:
+                time.sleep(0.3)
+        assert page is not None and "Real or generated?" in page
+    finally:
+        proc.send_signal(signal.SIGINT)
+        _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0
+    assert f"http://0.0.0.0:{port}/" in err and "warning: listening on 0.0.0.0" in err

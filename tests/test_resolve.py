@@ -43,6 +43,16 @@ def test_a_resolved_config_resolves_to_itself():
     assert changed_fields(TrainConfig()) == {}
 
 
+def test_a_recipe_field_set_back_to_the_default_stays_set():
+    """recipe_config("green", {"eval_every": None}) turns green's checks off: training it must not put
+    them back (the frontier benchmark relies on it)."""
+    from ecogen.recipes import recipe_config
+
+    cfg = recipe_config("green", {"eval_every": None, "optim": {"beta1": 0.5}, "seed": 2})
+    resolved = resolve_config(cfg)
+    assert resolved == cfg and resolved.eval_every is None and resolved.model.width_mult == 0.5
+
+
 @pytest.mark.parametrize("overrides, field", [
     ({"loss": "nope"}, "loss: unknown loss"),
     ({"data.source": "cifar"}, "data.source: unknown dataset"),

@@ -44,8 +44,9 @@ def resolve(*, recipe: str | None = None, file: str | Path | None = None, preset
     return config
 
 
-def changed_fields(config: TrainConfig) -> dict[str, Any]:
-    """The fields of ``config`` that differ from TrainConfig's defaults, as dotted keys: what a user chose."""
+def changed_fields(config: TrainConfig, base: TrainConfig | None = None) -> dict[str, Any]:
+    """The fields of ``config`` that differ from ``base`` (TrainConfig's defaults), as dotted keys: what a
+    user chose."""
     def diff(ours: dict[str, Any], default: dict[str, Any], prefix: str) -> dict[str, Any]:
         out: dict[str, Any] = {}
         for key, value in ours.items():
@@ -55,15 +56,20 @@ def changed_fields(config: TrainConfig) -> dict[str, Any]:
                 out[f"{prefix}{key}"] = value
         return out
 
-    return diff(to_dict(config), to_dict(TrainConfig()), "")
+    return diff(to_dict(config), to_dict(base or TrainConfig()), "")
 
 
 def resolve_config(config: TrainConfig) -> TrainConfig:
-    """A TrainConfig built by hand, layered as the CLI would: its non-default fields are the options
-    (so a conditional model gets the conditional recipe, as ``ecogen train --conditional`` does)."""
-    changes = changed_fields(config)
-    recipe = changes.pop("recipe", None)
-    return resolve(recipe=recipe, overrides=changes)
+    """A TrainConfig layered as the CLI would: what differs from its recipe (``recipe_config``), or from the
+    defaults when it names none, are the options; so a conditional model gets the conditional recipe, as
+    ``ecogen train --conditional`` does, and ``recipe_config("green", {"eval_every": None})`` keeps its None."""
+    base = None
+    if config.recipe is not None:
+        RECIPES.get(config.recipe)  # an unknown recipe is an error naming it
+        base = from_dict(TrainConfig, {**RECIPES.get(config.recipe).values, "recipe": config.recipe})
+    changes = changed_fields(config, base)
+    changes.pop("recipe", None)
+    return resolve(recipe=config.recipe, overrides=changes)
 
 
 def check_choices(config: TrainConfig) -> None:
