@@ -128,14 +128,14 @@ def test_malformed_or_replayed_requests_get_4xx_and_change_nothing(study):
 
 def test_rater_names_are_stored_verbatim_and_never_interpreted(study):
     client = create_app(study).test_client()
-    name = "<img src=x onerror=alert(1)> [bold]Mallory[/bold]"
+    name = "<i>[b]M[/b]"  # HTML and Rich markup, short enough for an 80-column table
     assert client.post("/api/raters", json={"name": name}).status_code == 200
     page = client.get("/").data.decode()
     assert "innerHTML" not in page and "textContent = me.name" in page
     assert "Content-Security-Policy" in client.get("/").headers
     _rate(client, name, lambda truth: "fake")
     result = CliRunner().invoke(app, ["rate", "results", str(study)], env={"COLUMNS": "300"})
-    assert result.exit_code == 0 and "[bold]Mallory[/bold]" in result.output  # Rich markup shown, not applied
+    assert result.exit_code == 0 and name in result.output  # Rich markup shown, not applied
 
 
 def test_the_cli_makes_and_scores_a_study(two_runs, tmp_path):
