@@ -36,7 +36,6 @@ from ecogen.models.restore import saved_config
 from ecogen.report.pages import write_compare, write_run_report
 from ecogen.report.plots import QualityPlot
 from ecogen.training.callbacks import Callback
-from ecogen.rating import Study, StudyResults, create_study, study_results
 from ecogen.resolve import check_choices, resolve, resolve_config
 from ecogen.rundir import RunDir
 from ecogen.training import Trainer, TrainResult
@@ -394,17 +393,5 @@ def compare(runs: Sequence[str | Path], out: str | Path) -> Path:
     return write_compare(list(runs), out)
 
 
-def rate_new(folder: str | Path, runs: Sequence[str | Path], *, real: str | None = None, per_rater: int = 100,
-             checkpoint: str = "latest", seed: int = 0, overwrite: bool = False) -> Study:
-    """Freeze a human rating study's images (``ecogen rate new``): see ecogen.rating."""
-    return create_study(folder, list(runs), real=real, per_rater=per_rater, checkpoint=checkpoint, seed=seed,
-                        overwrite=overwrite)
-
-
-def rate_results(folder: str | Path, csv: str | Path | None = None) -> StudyResults:
-    """Error rates per run with a bootstrap CI over raters, and per-rater rows; ``csv`` writes the answers."""
-    return study_results(folder, csv)
-
-
 __all__ = ["RESUMABLE", "ComposeResult", "SampleResult", "bill", "calibrate", "compose", "evaluate", "evaluate_sets",
-           "compare", "load", "rate_new", "rate_results", "read_receipt", "report", "resume", "sample_to", "train", "train_extractor", "transform"]
+           "compare", "load", "read_receipt", "report", "resume", "sample_to", "train", "train_extractor", "transform"]

@@ -20,6 +20,7 @@ from rich.console import Console
 from ecogen._version import __version__
 from ecogen.catalog import DEFAULT_METRICS, names
 from ecogen.cli_rate import rate_app
+from ecogen.cli_report import add_report_commands
 from ecogen.cli_transform import transform_app
 from ecogen.config import dump_yaml
 from ecogen.energy.machine import others_running, visible_cores
@@ -222,24 +223,6 @@ def energy(
 
 
 @app.command()
-def report(
-    run: Path = typer.Argument(..., help="A run folder."),
-    out: Optional[Path] = typer.Option(None, help="Where to write the page (default: RUN/report.html)."),
-) -> None:
-    """A self-contained HTML page of the run: losses, quality against Wh, the bill, samples, ratings."""
-    console.print(f"report -> {api.report(run, out)}")
-
-
-@app.command()
-def compare(
-    runs: list[Path] = typer.Argument(..., help="Run folders."),
-    out: Path = typer.Option(..., help="The HTML page to write (.html)."),
-) -> None:
-    """One HTML page comparing runs: a row per run and their FID-against-Wh curves in one plot."""
-    console.print(f"comparison of {len(runs)} run(s) -> {api.compare(runs, out)}")
-
-
-@app.command()
 def receipt(
     image: Path = typer.Argument(..., help="A PNG (or JPEG) written by ecogen."),
     as_json: bool = typer.Option(False, "--json", help="Print the receipt as JSON."),
@@ -314,6 +297,7 @@ def export(
 
 app.add_typer(transform_app, name="transform")
 app.add_typer(rate_app, name="rate")
+add_report_commands(app)
 
 extractor_app = typer.Typer(help="Feature extractors for the metrics.", no_args_is_help=True)
 app.add_typer(extractor_app, name="extractor")

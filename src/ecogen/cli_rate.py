@@ -16,7 +16,7 @@ from rich.table import Table
 from ecogen.errors import EcogenError
 from ecogen.lazy import LazyModule
 
-api = LazyModule("ecogen.api")
+rating = LazyModule("ecogen.rating")  # its functions are the Python API: create_study, study_results
 console = Console(stderr=True)  # tables and messages; --json goes to stdout alone
 
 rate_app = typer.Typer(help="Human evaluation: people judge real and generated images (HYPE-infinity).",
@@ -34,8 +34,8 @@ def rate_new(
     overwrite: bool = typer.Option(False, help="Replace an existing study (its answers are lost)."),
 ) -> None:
     """Freeze a study's images: held-out real ones and generated ones from each run, with fixed seeds."""
-    made = api.rate_new(study, run, real=real, per_rater=per_rater, checkpoint=checkpoint, seed=seed,
-                        overwrite=overwrite)
+    made = rating.create_study(study, run, real=real, per_rater=per_rater, checkpoint=checkpoint, seed=seed,
+                               overwrite=overwrite)
     runs = ", ".join(f"{r.label} (step {r.step})" for r in made.runs)
     console.print(f"study {study}: {len(made.judged)} images to judge, {per_rater} per rater; runs: {escape(runs)}")
     console.print(f"serve it with: ecogen rate serve {study}")
@@ -76,7 +76,7 @@ def rate_results(
     """Human error rate per run (50% = chance) with a 95% bootstrap interval over raters."""
     if csv is not None and csv.suffix.lower() != ".csv":
         raise EcogenError(f"--csv must end in .csv (got {csv})")
-    results = api.rate_results(study, csv)
+    results = rating.study_results(study, csv)
     if as_json:
         print(json.dumps(asdict(results)))
         return
