@@ -7,6 +7,8 @@ import io
 
 from matplotlib.figure import Figure
 
+from ecogen.report.plots import quality_figure
+
 LOSS_KEYS = ("loss_d", "loss_g", "loss", "recon", "kl")
 
 
@@ -34,21 +36,8 @@ def loss_curves(log: list[dict]) -> bytes | None:
 
 
 def quality_against_wh(evals: list[dict]) -> bytes | None:
-    metrics = [k for k in ("fid", "kid") if any(k in e for e in evals)]
-    if not metrics:
-        return None
-    fig = Figure(figsize=(4.2 * len(metrics), 3.2))
-    axes = fig.subplots(1, len(metrics), squeeze=False)[0]
-    for ax, name in zip(axes, metrics):
-        points = [(e["wh"], e[name]) for e in evals if name in e]
-        ax.plot([p[0] for p in points], [p[1] for p in points], marker="o")
-        ax.set_xlabel("energy so far (Wh, checks included)")
-        ax.set_ylabel(name)
-        if name == "fid" and min(p[1] for p in points) > 0:
-            ax.set_yscale("log")
-        ax.grid(alpha=0.3)
-    fig.tight_layout()
-    return png(fig)
+    fig = quality_figure(evals)
+    return png(fig) if fig is not None else None
 
 
 def energy_by_phase(phases: dict[str, tuple[float, float]]) -> bytes | None:

@@ -22,7 +22,7 @@ def read_jsonl(path: Path) -> list[dict]:
     return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
 
 
-def quality_vs_energy(evals: list[dict], out: Path, title: str = "") -> Path | None:
+def quality_figure(evals: list[dict], title: str = "") -> Figure | None:
     """One panel per metric: value against Wh spent so far (log scale where values span decades)."""
     metrics = [k for k in ("fid", "kid", "precision", "recall", "is") if any(k in e for e in evals)]
     if not evals or not metrics:
@@ -40,6 +40,13 @@ def quality_vs_energy(evals: list[dict], out: Path, title: str = "") -> Path | N
         ax.grid(alpha=0.3)
     fig.suptitle(title or "quality vs energy")
     fig.tight_layout()
+    return fig
+
+
+def quality_vs_energy(evals: list[dict], out: Path, title: str = "") -> Path | None:
+    fig = quality_figure(evals, title)
+    if fig is None:
+        return None
     out.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(out, dpi=110)  # a bare Figure renders with Agg; nothing to close
     return out
