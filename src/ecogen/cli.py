@@ -26,7 +26,7 @@ from ecogen.config import dump_yaml
 from ecogen.energy.machine import others_running, visible_cores
 from ecogen.errors import EcogenError
 from ecogen.lazy import LazyModule
-from ecogen.report.tables import bill_table, compare_table, eval_table, receipt_table, run_summary, si
+from ecogen.report.tables import bill_table, compare_table, eval_table, ranks_table, receipt_table, run_summary, si
 from ecogen.cli_options import overrides, train_parameters
 
 if TYPE_CHECKING:
@@ -57,8 +57,11 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 console = Console()  # results; notices and progress go to stderr, so --json output parses
 
 def _emit(result: TrainResult, as_json: bool) -> None:
-    """Print the result; an interrupted run exits 130 (after its checkpoint was saved), as shells expect."""
-    if as_json:
+    """Print the result; an interrupted run exits 130 (after its checkpoint was saved), as shells expect.
+    Under torchrun, rank 0 alone prints, so stdout holds one result."""
+    if result.rank != 0:
+        pass
+    elif as_json:
         data = {**asdict(result), "run_dir": str(result.run_dir)}
         data["record"] = result.record.model_dump() if result.record else None
         print(json.dumps(data))
@@ -67,6 +70,8 @@ def _emit(result: TrainResult, as_json: bool) -> None:
                       + "  ".join(f"{k} {v:.3f}" for k, v in result.last.items()))
         if result.record is not None:
             console.print(bill_table(result.record, "energy bill"))
+            if result.record.ranks:
+                console.print(ranks_table(result.record))
             for line in run_summary(result.record):
                 console.print(line)
         console.print(f"samples: {result.run_dir / 'samples' / 'latest.png'}")
@@ -77,8 +82,9 @@ def _emit(result: TrainResult, as_json: bool) -> None:
     if result.stop_reason == "interrupted":
         raise typer.Exit(130)
     if result.stop_reason == "diverged":
-        print(f"error: training diverged at step {result.step} (a non-finite loss); the last good checkpoint is "
-              f"kept as the latest. Lower the learning rates (--lr-g, --lr-d) and train again.", file=sys.stderr)
+        if result.rank == 0:
+            print(f"error: training diverged at step {result.step} (a non-finite loss); the last good checkpoint is "
+                  f"kept as the latest. Lower the learning rates (--lr-g, --lr-d) and train again.", file=sys.stderr)
         raise typer.Exit(3)
 
 
@@ -218,6 +224,8 @@ def energy(
         return
     (name, record), = records.items()
     console.print(bill_table(record, f"energy bill of {name}"))
+    if record.ranks:
+        console.print(ranks_table(record))
     for line in run_summary(record):
         console.print(line)
 

@@ -34,8 +34,9 @@ def _names(kind: str, *extra: str) -> Callable[[], list[str]]:
     return lambda: names(kind, *extra)
 
 
-DATA, MODEL, OPTIM, SCHEDULE, ENERGY, QUALITY, SPEED = (
-    "Data", "Model", "Optimisation", "Schedule", "Energy and budgets", "Quality checks and targets", "Speed")
+DATA, MODEL, OPTIM, SCHEDULE, ENERGY, QUALITY, SPEED, SCALE = (
+    "Data", "Model", "Optimisation", "Schedule", "Energy and budgets", "Quality checks and targets", "Speed",
+    "Several processes (torchrun)")
 
 TRAIN_OPTIONS: dict[str, Opt] = {
     "data": Opt("data.source", "Images (folder:, npz:, cifar10: take a path; emoji:FONT optional).", DATA, _names("source")),
@@ -65,7 +66,7 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "decay_start": Opt("optim.decay_start", "Share of the run at the full rate before the decay starts.", OPTIM),
     "r1_gamma": Opt("r1_gamma", "GAN: R1 penalty weight on D's gradient at real images (0: off).", OPTIM),
     "r1_every": Opt("r1_every", "GAN: apply R1 every N-th D update (lazy R1).", OPTIM),
-    "batch_size": Opt("batch_size", "Images per step.", OPTIM),
+    "batch_size": Opt("batch_size", "Images per step and process (torchrun: the global batch is N x this).", OPTIM),
     "d_steps": Opt("d_steps", "Discriminator steps per generator step.", OPTIM),
     "augment": Opt("augment", "GAN: DiffAugment policy for D, a comma list.", OPTIM, _names("augment", "none")),
     "ema_decay": Opt("ema_decay", "Keep an EMA of the generator (e.g. 0.999) and sample from it.", OPTIM),
@@ -95,6 +96,12 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "precision": Opt("precision", "bf16 autocast; auto: where this device runs it faster.", SPEED),
     "channels_last": Opt("channels_last", "Channels-last memory layout.", SPEED,
                          flag="--channels-last/--no-channels-last"),
+    "ddp_backend": Opt("dist.backend", "Process-group backend; auto: nccl when each rank has its own GPU, else gloo.",
+                       SCALE),
+    "ddp_timeout": Opt("dist.timeout_s", "Seconds a rank waits for the others before it stops with an error.",
+                       SCALE),
+    "sync_bn": Opt("dist.sync_bn", "BatchNorm statistics over the global batch (CUDA).", SCALE,
+                   flag="--sync-bn/--no-sync-bn"),
 }
 
 

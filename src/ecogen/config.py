@@ -81,6 +81,15 @@ class EnergyConfig:
 
 
 @dataclass(config=_STRICT)
+class DistConfig:
+    """Used only when torchrun launched the run (see training/distributed.py); one process ignores it."""
+
+    backend: Literal["auto", "gloo", "nccl"] = "auto"  # auto: nccl when each process has its own GPU, else gloo
+    timeout_s: Annotated[float, Field(gt=0, le=86_400)] = 600.0  # a collective waits this long for a dead rank
+    sync_bn: bool = False  # BatchNorm statistics over the global batch (CUDA only)
+
+
+@dataclass(config=_STRICT)
 class TrainConfig:
     """Everything that determines a training run (the output folder is not part of it)."""
 
@@ -88,8 +97,9 @@ class TrainConfig:
     model: ModelConfig = dataclasses.field(default_factory=ModelConfig)
     optim: OptimConfig = dataclasses.field(default_factory=OptimConfig)
     energy: EnergyConfig = dataclasses.field(default_factory=EnergyConfig)
+    dist: DistConfig = dataclasses.field(default_factory=DistConfig)
     loss: str = "nonsaturating"
-    batch_size: Annotated[int, Field(gt=0, le=65536)] = 64
+    batch_size: Annotated[int, Field(gt=0, le=65536)] = 64  # per process: torchrun's global batch is N x this
     epochs: Positive | None = 5
     steps: Positive | None = None  # when set, overrides epochs
     d_steps: Annotated[int, Field(gt=0, le=100)] = 1  # discriminator updates per generator update

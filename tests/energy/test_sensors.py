@@ -67,6 +67,7 @@ def test_cpu_table():
     assert core_watts("Some Unknown Chip")[1].startswith("unknown")
 
 
+@pytest.mark.cuda
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs an NVIDIA GPU")
 def test_nvml_reads_the_gpu_in_use():
     sensor = SENSORS.get("nvml")(SensorContext(torch.device("cuda")))

@@ -25,7 +25,7 @@ def test_kl_closed_form():
 def test_reconstruction_terms_match_their_likelihoods():
     vae = build_model(ModelConfig(name="vae", latent_dim=4, width_mult=0.25), 16, 1)
     z, x = torch.randn(3, 4), torch.rand(3, 1, 16, 16) * 2 - 1
-    pre = vae["decoder"].pre_activation(z)
+    pre = vae["decoder"](z, pre_activation=True)
     mse = 0.5 * (torch.tanh(pre) - x).pow(2).flatten(1).sum(1)
     p = torch.sigmoid(2 * pre)  # the Bernoulli mean, equal to (tanh + 1) / 2
     bce = -(((x + 1) / 2) * torch.log(p) + (1 - (x + 1) / 2) * torch.log(1 - p)).flatten(1).sum(1)

@@ -13,6 +13,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, ValidationError
 
 from ecogen import atomic
+from ecogen.energy.ranks import RankRecord
 from ecogen.energy.tracker import EnergyReport
 from ecogen.energy.units import J_PER_WH
 from ecogen.errors import CheckpointError
@@ -67,6 +68,8 @@ class RunRecord(BaseModel):
     wh_per_train_image: float | None
     quality: dict[str, Any] | None = None  # quality target: metric, target, best check, when it was reached
     notices: list[str] = []
+    world_size: int = 1  # processes that trained it (torchrun); with several, their own figures:
+    ranks: list[RankRecord] | None = None  # each rank's seconds, Wh, gCO2, FLOPs; ``total`` is their sum
 
 
 def now() -> str:
@@ -91,6 +94,7 @@ def build(
     peak: float | None,
     budgets: dict[str, float | None],
     quality: dict[str, Any] | None = None,
+    ranks: list[RankRecord] | None = None,
 ) -> RunRecord:
     """The earlier sessions' record plus this session's report."""
     phases = dict(previous.phases) if previous else {}
@@ -99,8 +103,8 @@ def build(
     total = PhaseRecord()
     for rec in phases.values():
         total = total.plus(rec, peak)
-    sensors = {s["name"]: s for s in (previous.sensors if previous else [])}
-    sensors.update({s["name"]: s for s in report.sensors})
+    sensors = {(s["name"], s.get("rank")): s for s in (previous.sensors if previous else [])}
+    sensors.update({(s["name"], s.get("rank")): s for s in report.sensors})
     return RunRecord(
         created=previous.created if previous else now(),
         updated=now(),
@@ -120,6 +124,8 @@ def build(
         wh_per_train_image=total.wh / train_images if train_images else None,
         quality=quality if quality is not None else (previous.quality if previous else None),
         notices=sorted(set((previous.notices if previous else []) + report.notices)),
+        world_size=len(ranks) if ranks else 1,
+        ranks=ranks,
     )
 
 

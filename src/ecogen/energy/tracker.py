@@ -98,12 +98,13 @@ class EnergyTracker:
         carbon: CarbonIntensity | None = None,
         cpu_watts: float | None = None,
         powercap_root: str | Path | None = None,
+        share: int = 1,
     ) -> None:
         self.device = torch.device(device)
         self.carbon = carbon or resolve_intensity()
         self._sensor_spec = sensors
         where = {"powercap_root": Path(powercap_root)} if powercap_root else {}
-        self._ctx = SensorContext(self.device, cpu_watts, country=self.carbon.country, **where)
+        self._ctx = SensorContext(self.device, cpu_watts, country=self.carbon.country, share=share, **where)
         self.notices: list[str] = []
         self.phases: defaultdict[str, PhaseTotals] = defaultdict(PhaseTotals)
         self._readers: list[_Reader] = []
@@ -112,10 +113,10 @@ class EnergyTracker:
         self.running = False
 
     @classmethod
-    def from_config(cls, config: EnergyConfig, device: str | torch.device = "cpu") -> EnergyTracker:
+    def from_config(cls, config: EnergyConfig, device: str | torch.device = "cpu", share: int = 1) -> EnergyTracker:
         """The tracker a run's energy settings describe (sensors, grid intensity, PUE, CPU watts)."""
         carbon = resolve_intensity(config.country, config.carbon_intensity, config.pue)
-        return cls(config.sensors, device, carbon, config.cpu_watts)
+        return cls(config.sensors, device, carbon, config.cpu_watts, share=share)
 
     # -- lifecycle --------------------------------------------------------------------------------------
     def start(self) -> EnergyTracker:
@@ -187,7 +188,8 @@ class EnergyTracker:
         return EnergyReport(phases, sensors, self.carbon, list(self.notices))
 
 
-def metered(config: EnergyConfig | None, device: str | torch.device = "cpu") -> EnergyTracker:
+def metered(config: EnergyConfig | None, device: str | torch.device = "cpu", share: int = 1) -> EnergyTracker:
     """The one way ecogen meters work: a run's energy settings (or the defaults) on the device that does
-    the work, so GPU energy is counted when the work runs on a GPU."""
-    return EnergyTracker.from_config(config or EnergyConfig(), device)
+    the work, so GPU energy is counted when the work runs on a GPU. ``share``: processes of one run that
+    share this machine (torchrun's local ranks)."""
+    return EnergyTracker.from_config(config or EnergyConfig(), device, share)

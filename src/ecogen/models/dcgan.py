@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import torch
 import torch.nn.functional as F
 from torch import nn
@@ -55,12 +57,10 @@ class Generator(nn.Module):
             h = layer(h, y) if isinstance(layer, ClassBatchNorm) else layer(h)
         return h
 
-    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.run(self._input(z, y), y)
-
-    def pre_activation(self, z: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        """The output before Tanh: logits for likelihoods that need them (the VAE's Bernoulli)."""
-        return self.run(self._input(z, y), y, stop=-1)
+    def forward(self, z: torch.Tensor, y: torch.Tensor | None = None, pre_activation: bool = False) -> torch.Tensor:
+        """Images in [-1, 1]; ``pre_activation``: the output before Tanh, logits for likelihoods that need
+        them (the VAE's Bernoulli). One entry point, so a DDP wrapper sees every use."""
+        return self.run(self._input(z, y), y, stop=-1 if pre_activation else None)
 
 
 class Discriminator(nn.Module):
@@ -115,11 +115,9 @@ class Discriminator(nn.Module):
                 if isinstance(module, (nn.Conv2d, nn.Linear)):
                     spectral_norm(module)
 
-    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None) -> torch.Tensor:
-        return self.forward_with_aux(x, y)[0]
-
-    def forward_with_aux(self, x: torch.Tensor, y: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """(logit, class logits of the auxiliary classifier or None) - the AC-GAN signal, when enabled."""
+    def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, aux: bool = False) -> Any:
+        """The logit; with ``aux``, (logit, class logits of the auxiliary classifier or None), the AC-GAN
+        signal. One entry point, so a DDP wrapper sees every use."""
         if self.num_classes and y is None:
             raise ValueError("a conditional discriminator needs class labels")
         if self.concat:
@@ -130,7 +128,7 @@ class Discriminator(nn.Module):
         pooled = h.mean(dim=(2, 3))
         if self.embed is not None:
             out = out + (self.embed(y) * pooled).sum(dim=1)
-        return out, None if self.aux is None else self.aux(pooled)
+        return (out, None if self.aux is None else self.aux(pooled)) if aux else out
 
 
 def num_classes(config: ModelConfig) -> int:

@@ -42,7 +42,7 @@ def reconstruction(decoder: Generator, z: torch.Tensor, x: torch.Tensor, kind: s
                    y: torch.Tensor | None = None) -> torch.Tensor:
     """-log p(x|z) per image, up to a constant. mse: Gaussian with unit variance on [-1, 1] pixels;
     bce: Bernoulli on [0, 1] pixels, from the decoder's logits (tanh(a) = 2 sigmoid(2a) - 1)."""
-    pre = decoder.pre_activation(z, y)
+    pre = decoder(z, y, pre_activation=True)
     if kind == "bce":
         return F.binary_cross_entropy_with_logits(2 * pre, (x + 1) / 2, reduction="none").flatten(1).sum(1)
     return 0.5 * (torch.tanh(pre) - x).pow(2).flatten(1).sum(1)

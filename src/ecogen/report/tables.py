@@ -51,6 +51,20 @@ def bill_table(record: RunRecord, title: str) -> Table:
     return table
 
 
+def ranks_table(record: RunRecord) -> Table:
+    """A run trained by several processes: each rank's own bill, then their sum (the run's total)."""
+    table = Table(title=f"{record.world_size} processes, each metering its own (share of its) devices")
+    for col in ("rank", "host", "device", "seconds", "energy", "share", "CO2eq", "FLOPs"):
+        table.add_column(col, justify="left" if col in ("host", "device") else "right")
+    total_wh = record.total.wh or 1e-30
+    for r in record.ranks or []:
+        table.add_row(str(r.rank), r.host, r.device, f"{r.seconds:.2f}", si(r.wh, "Wh"), f"{r.wh / total_wh:.1%}",
+                      si(r.gco2, "g"), si(r.flops) if r.flops else "-")
+    table.add_row("[bold]sum[/]", "", "", f"{record.total.seconds:.2f} (wall)", si(record.total.wh, "Wh"), "100.0%",
+                  si(record.total.gco2, "g"), si(record.total.flops) if record.total.flops else "-")
+    return table
+
+
 def _grid_source(carbon: Any) -> str:
     if carbon.source.startswith("user"):
         return "user-given"

@@ -1,63 +1,99 @@
-"""The run's bill during training: the energy tracker, earlier sessions' record, budgets, run.json."""
+"""The run's bill during training: the energy tracker, earlier sessions' record, budgets, run.json.
+
+With several processes (torchrun), each rank meters itself; rank 0 gathers the others' figures when it
+is about to write (see callbacks.ShareBill) and the budgets are checked against the sum over ranks.
+"""
 
 from __future__ import annotations
 
-from ecogen.config import EnergyConfig
-from ecogen.energy.calibrate import cached_peak
-from ecogen.energy.machine import contention, cpu_times, describe_machine
-from ecogen.energy.tracker import metered
-from ecogen.energy import record as records
-from ecogen.rundir import RunDir
+import socket
 
 import torch
+
+from ecogen.config import EnergyConfig
+from ecogen.energy import ranks as rank_bills
+from ecogen.energy import record as records
+from ecogen.energy.calibrate import cached_peak
+from ecogen.energy.machine import contention, cpu_times, describe_machine
+from ecogen.energy.tracker import EnergyReport, metered
+from ecogen.rundir import RunDir
+from ecogen.training.distributed import Distributed
 
 
 class RunAccount:
     """Owns the EnergyTracker of one training session and turns it into run.json."""
 
     def __init__(self, config: EnergyConfig, run: RunDir, device: torch.device, previous: records.RunRecord | None,
-                 precision: str = "fp32") -> None:
-        self.tracker = metered(config, device)
+                 precision: str = "fp32", dist: Distributed | None = None) -> None:
+        self.dist = dist or Distributed()
+        self.tracker = metered(config, device, self.dist.sharing(device))
         self.config, self.run, self.device, self.previous = config, run, device, previous
         # utilisation is against the peak of the precision the run computes in (bf16 runs: the bf16 peak)
         self.peak = cached_peak(device, "bfloat16" if precision == "bf16" else "float32")
         self.machine = describe_machine(device)
         self.cpu_start = cpu_times()  # for the steal share over this session
         self.quality: dict | None = None  # the quality target's record, set by the loop
+        self.host = socket.gethostname()
+        self.peers: list[dict] = []  # the other ranks' figures at the last gather (rank 0 only)
 
     @property
     def budgets(self) -> dict[str, float | None]:
         return {"max_wh": self.config.max_wh, "max_gco2": self.config.max_gco2, "max_seconds": self.config.max_seconds}
 
+    def _summary(self, refresh: bool = False) -> dict:
+        return rank_bills.summary(self.tracker.report(refresh), self.dist.rank, self.host, str(self.device))
+
+    def gather(self) -> None:
+        """Every rank calls this together; rank 0 keeps the others' figures for the bill."""
+        got = self.dist.gather(self._summary(refresh=True))
+        if got is not None:
+            self.peers = got[1:]
+
+    def session_report(self, refresh: bool = False) -> EnergyReport:
+        """This session's report; on rank 0 of several, with the other ranks' last gathered figures added."""
+        own = self.tracker.report(refresh)
+        return rank_bills.combine(own, self.peers) if self.peers else own
+
     def totals(self) -> tuple[float, float, float]:
         """(Wh, gCO2, seconds) over all sessions so far."""
-        report = self.tracker.report()
-        total = report.total
-        wh, g, s = report.wh(), report.gco2(), total.seconds
+        report = self.session_report()
+        wh, g, s = report.wh(), report.gco2(), report.total.seconds
         if self.previous:
             wh, g, s = wh + self.previous.total.wh, g + self.previous.total.gco2, s + self.previous.total.seconds
         return wh, g, s
 
     def budget_reason(self) -> str | None:
-        """The budget reached, if any: 'budget_wh', 'budget_gco2' or 'budget_seconds'."""
+        """The budget reached, if any: 'budget_wh', 'budget_gco2' or 'budget_seconds'. With several ranks
+        every rank calls it at every step (energy is summed over them: a collective)."""
         if not any(v is not None for v in self.budgets.values()):
             return None
-        wh, g, s = self.totals()
+        own = self.tracker.report()
+        wh, g = self.dist.sum([own.wh(), own.gco2()])
+        s = own.total.seconds
+        if self.previous:
+            wh, g, s = wh + self.previous.total.wh, g + self.previous.total.gco2, s + self.previous.total.seconds
         checks = (("budget_wh", wh, self.config.max_wh), ("budget_gco2", g, self.config.max_gco2),
                   ("budget_seconds", s, self.config.max_seconds))
         return next((name for name, value, limit in checks if limit is not None and value >= limit), None)
 
     def write(self, stop_reason: str, step: int, train_images: int) -> records.RunRecord:
+        report = self.session_report(refresh=True)
+        ranks = None
+        if self.dist.enabled:
+            ranks = rank_bills.rank_records(self.previous.ranks if self.previous else None,
+                                            [self._summary(), *self.peers], report.carbon)
+        world = self.dist.world_size
         record = records.build(
             self.previous,
-            self.tracker.report(refresh=True),
+            report,
             stop_reason=stop_reason,
             step=step,
             train_images=train_images,
             machine={**self.machine, "contention": contention(self.cpu_start)},
-            peak=self.peak,
+            peak=self.peak * world if self.peak else None,  # every rank's device at its peak
             budgets=self.budgets,
             quality=self.quality,
+            ranks=ranks,
         )
         records.write(self.run.record, record)
         return record

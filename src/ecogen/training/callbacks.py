@@ -53,7 +53,8 @@ class Stops(Hooks):
         self.stop_flag = stop_flag
 
     def before_step(self, trainer: Trainer) -> str | None:
-        return "interrupted" if self.stop_flag.requested else trainer.account.budget_reason()
+        budget = trainer.account.budget_reason()  # on every rank, every step: the sum over ranks is a collective
+        return "interrupted" if self.stop_flag.requested else budget
 
 
 class LearningRates(Hooks):
@@ -65,6 +66,23 @@ class LearningRates(Hooks):
             set_learning_rates(trainer.family.optimizers, trainer.base_lrs,
                                lr_factor(optim.decay, optim.decay_start, trainer.step, trainer.total_steps))
         return None
+
+
+class ShareBill(Hooks):
+    """Several processes: every rank's energy so far goes to rank 0 just before rank 0 may write run.json
+    (checkpoints, quality checks, the end). It runs first among after-step hooks, so every rank reaches
+    the gather at the same steps whatever the later hooks decide."""
+
+    def after_step(self, trainer: Trainer) -> str | None:
+        step, cfg = trainer.step, trainer.config
+        due = step % cfg.checkpoint_every == 0 or step % cfg.log_every == 0 or step == trainer.total_steps
+        if trainer.dist.enabled and (due or (trainer.eval_every and step % trainer.eval_every == 0)):
+            trainer.account.gather()
+        return None
+
+    def at_end(self, trainer: Trainer, stop_reason: str) -> None:
+        if trainer.dist.enabled:
+            trainer.account.gather()
 
 
 class Divergence(Hooks):
@@ -165,4 +183,5 @@ class Checkpoints(Hooks):
 
 def default_callbacks(stop_flag: Any) -> list[Callback]:
     """The schedule every run gets, in the order the hooks run."""
-    return [Stops(stop_flag), LearningRates(), Divergence(), LogLines(), Grids(), QualityChecks(), Checkpoints()]
+    return [Stops(stop_flag), LearningRates(), ShareBill(), Divergence(), LogLines(), Grids(), QualityChecks(),
+            Checkpoints()]

@@ -16,6 +16,7 @@ from ecogen.config import TrainConfig
 from ecogen.energy.flops import count_flops
 from ecogen.models.dcgan import num_classes
 from ecogen.training.augment import apply_policy, parse_policy
+from ecogen.training.distributed import unwrap
 from ecogen.training.losses import LOSSES
 from ecogen.training.phases import PhaseMeter
 
@@ -28,6 +29,10 @@ def r1_penalty(real_logits: torch.Tensor, real: torch.Tensor, gamma: float) -> t
 
 
 class GanFamily:
+    """G and D may be DDP wrappers (training/distributed.py): each update's backward then averages that
+    module's gradients over the ranks once; the other module is used unwrapped, so its gradients, which
+    its own update discards, are never reduced."""
+
     def __init__(self, modules: nn.ModuleDict, config: TrainConfig) -> None:
         self.G, self.D = modules["G"], modules["D"]
         self.loss = LOSSES.get(config.loss)
@@ -65,12 +70,12 @@ class GanFamily:
             with meter.phase("d_step"):
                 z, y_fake = self.latents(len(real), rng, real.device)
                 with torch.no_grad():
-                    fake = self.G(z, y_fake)
+                    fake = unwrap(self.G)(z, y_fake)
                 real_in = apply_policy(real, self.augment, rng)
                 r1 = self.r1_gamma > 0 and (step * self.d_steps + i) % self.r1_every == 0
                 if r1:
                     real_in = real_in.detach().requires_grad_(True)
-                real_logits, real_cls = self.D.forward_with_aux(real_in, y_real)
+                real_logits, real_cls = self.D(real_in, y_real, aux=True)
                 fake_logits = self.D(apply_policy(fake, self.augment, rng), y_fake)
                 loss_d = self.loss.d(real_logits, fake_logits)
                 if r1:
@@ -82,7 +87,7 @@ class GanFamily:
                 opt_d.step()
         with meter.phase("g_step"):
             z, y = self.latents(self.batch_size, rng, real.device)
-            fake_logits_g, fake_cls = self.D.forward_with_aux(apply_policy(self.G(z, y), self.augment, rng), y)
+            fake_logits_g, fake_cls = unwrap(self.D)(apply_policy(self.G(z, y), self.augment, rng), y, aux=True)
             loss_g = self.loss.g(fake_logits_g)
             if fake_cls is not None:  # and G is rewarded when its image is classified as the asked class
                 loss_g = loss_g + F.cross_entropy(fake_cls, y)
@@ -99,7 +104,7 @@ class GanFamily:
     def flop_counts(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, int]:
         """FLOPs per training step by phase (d_steps D updates, one G update) and of one generated image,
         counted on copies (no state changes)."""
-        G, D = copy.deepcopy(self.G), copy.deepcopy(self.D)
+        G, D = copy.deepcopy(unwrap(self.G)), copy.deepcopy(unwrap(self.D))
         z, y = self.latents(len(real), torch.Generator(real.device).manual_seed(0), real.device)
 
         def d_update() -> None:

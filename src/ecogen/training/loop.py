@@ -33,6 +33,7 @@ from ecogen.training.accounting import RunAccount
 from ecogen.training.schedule import base_learning_rates
 from ecogen.training.ema import recompute_batchnorm, update_ema
 from ecogen.training.callbacks import Callback, default_callbacks
+from ecogen.training.distributed import Distributed
 from ecogen.training.families import FAMILIES
 from ecogen.training.interrupt import GracefulStop
 from ecogen.training.precision import autocast, resolve_precision
@@ -50,6 +51,7 @@ class TrainResult:
     seconds: float  # training seconds in this session
     last: dict[str, float] = field(default_factory=dict)
     record: records.RunRecord | None = None
+    rank: int = 0  # torchrun's rank of the process that returns it; only rank 0's reports (and has the record)
 
 
 def total_steps(config: TrainConfig, batches_per_epoch: int, batches_per_step: int) -> int:
@@ -69,38 +71,44 @@ class Trainer:
         device: torch.device,
         progress: bool = True,
         previous: records.RunRecord | None = None,
+        dist: Distributed | None = None,
     ) -> None:
         self.config, self.run_dir, self.device = config, run, device
+        self.dist = dist or Distributed()  # one process unless torchrun launched several
         self.spec = MODELS.get(config.model.name)
         channels = data.config.channels or 1
         # the EMA copy, if any, is saved and restored with the other modules
         self.modules = build_modules(replace(config, data=replace(config.data, channels=channels)),
                                      with_ema=config.ema_decay is not None).to(device)
-        self.family = FAMILIES.get(self.spec.family)(self.modules, config)
+        if config.channels_last:
+            self.modules = self.modules.to(memory_format=torch.channels_last)
+        # the family steps DDP wrappers when there are several processes; self.modules stays raw (checkpoints)
+        stepped = self.dist.wrap(self.modules, ("ema",), device, config.dist.sync_bn)
+        self.family = FAMILIES.get(self.spec.family)(stepped, config)
         self.base_lrs = base_learning_rates(self.family.optimizers)  # before a checkpoint's decayed rates
         self.precision = resolve_precision(config.precision, device)
         self.target = QualityTarget.from_config(config)
         self.eval_every = config.eval_every or (100 if self.target.metric else None)
         self.images = torch.from_numpy(data.train.images).to(device)
         if config.channels_last:
-            self.modules = self.modules.to(memory_format=torch.channels_last)
             self.images = self.images.contiguous(memory_format=torch.channels_last)
         self.conditional = config.model.conditional
         self.labels = torch.from_numpy(data.train.labels).to(device) if self.conditional else None
-        self.stream = BatchStream(len(self.images), config.batch_size, config.seed)
+        # one seeded order of global batches; each rank takes its own slice of each (DistributedSampler's role)
+        self.stream = BatchStream(len(self.images), config.batch_size * self.dist.world_size, config.seed)
         self.noise_gen = torch.Generator(device).manual_seed(config.seed)
         grid_gen = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_noise = torch.randn(GRID_SIZE, config.model.latent_dim, generator=grid_gen).to(device)
         k = self.num_classes = num_classes(config.model)
         self.fixed_labels = (torch.arange(GRID_SIZE) % k).to(device) if k else None  # a column per class
-        self.account = RunAccount(config.energy, run, device, previous, self.precision)
+        self.account = RunAccount(config.energy, run, device, previous, self.precision, self.dist)
         self.data = data
         self.evaluator: Evaluator | None = None  # built at the first quality check, inside the eval phase
         if self.eval_every:  # fail on a bad metric or extractor name now, not mid-run
             parse_metrics(config.eval_metrics)
             check_extractor_name(config.eval_extractor)
-        self.progress = progress
-        self.writer = True  # this process writes files (checkpoints, logs, grids, run.json)
+        self.progress = progress and self.dist.writer
+        self.writer = self.dist.writer  # this process writes files (checkpoints, logs, grids, run.json)
         self.step = 0
         self.ema_stats_step = -1  # the step at which the EMA copy's BatchNorm statistics were recomputed
         self.elapsed_before = 0.0  # training seconds of earlier sessions of this run
@@ -120,7 +128,8 @@ class Trainer:
 
     @property
     def train_images(self) -> int:
-        return self.step * self.family.batches_per_step * self.config.batch_size
+        """Real images seen by all ranks together."""
+        return self.step * self.family.batches_per_step * self.config.batch_size * self.dist.world_size
 
     @property
     def elapsed(self) -> float:
@@ -138,6 +147,10 @@ class Trainer:
             self.noise_gen.set_state(state)
         except RuntimeError:
             raise CheckpointError(f"{ckpt.path}: its noise generator state (rng.noise) is damaged") from None
+        world = int(ckpt.meta.get("world_size", 1))
+        if world != self.dist.world_size:
+            raise CheckpointError(f"{ckpt.path} was trained by {world} process(es); resume it with {world} "
+                                  f"(torchrun --nproc_per_node), not {self.dist.world_size}, for the same batches")
         self.step = ckpt.step
         self.elapsed_before = float(ckpt.meta.get("elapsed_seconds", 0.0))
 
@@ -149,6 +162,7 @@ class Trainer:
             "epoch": self.epoch,
             "elapsed_seconds": self.elapsed,
             "stop_reason": stop_reason,
+            "world_size": self.dist.world_size,
         }
         rng = {"noise": self.noise_gen.get_state()}
         folder = folder or self.run_dir.checkpoints
@@ -187,7 +201,7 @@ class Trainer:
     def log_line(self, sums: dict[str, torch.Tensor], count: int, steps_per_s: float) -> dict[str, Any]:
         """One log.jsonl line: mean losses since the last line, throughput, energy so far."""
         wh, gco2, _ = self.account.totals()
-        images_per_s = steps_per_s * self.config.batch_size * self.family.batches_per_step
+        images_per_s = steps_per_s * self.config.batch_size * self.family.batches_per_step * self.dist.world_size
         return {
             "step": self.step,
             "epoch": round(self.epoch, 4),
@@ -239,9 +253,11 @@ class Trainer:
         self.session_start = time.perf_counter()
         batch_index = self.step * self.family.batches_per_step
 
+        B, rank = cfg.batch_size, self.dist.rank
+
         def next_real() -> tuple[torch.Tensor, torch.Tensor | None]:
             nonlocal batch_index
-            idx = self.stream.indices(batch_index).to(self.device)
+            idx = self.stream.indices(batch_index)[rank * B : (rank + 1) * B].to(self.device)
             batch_index += 1
             labels = None if self.labels is None else self.labels.index_select(0, idx)
             return self.images.index_select(0, idx), labels
@@ -251,14 +267,16 @@ class Trainer:
                       if phase != "image"}
         self.flops_per_step = sum(step_flops.values())
         stop_reason = "completed"
-        with tracker, GracefulStop() as stop, make_progress(self.progress) as bar:
+        with self.dist.guard(), tracker, GracefulStop() as stop, make_progress(self.progress) as bar:
             hooks = [c for c in default_callbacks(stop) + list(callbacks or []) if self.writer or not c.writes]
             task = bar.add_task("train", total=total, completed=self.step, info="")
             while self.step < total:
-                reason = next((r for c in hooks if (r := c.before_step(self))), None)
+                reason = self.dist.agree(next((r for c in hooks if (r := c.before_step(self))), None))
                 if reason:
                     stop_reason = reason
                     break
+                if self.dist.enabled:  # per-rank noise, a function of (seed, step, rank): exact resumes
+                    self.noise_gen.manual_seed(self.dist.noise_seed(cfg.seed, self.step))
                 with autocast(self.precision, self.device):
                     self.last_metrics = self.family.step(next_real, self.noise_gen, tracker, self.step)
                 for phase, n in step_flops.items():
@@ -272,6 +290,7 @@ class Trainer:
                     reason = callback.after_step(self) or reason
                     if reason:
                         break
+                reason = self.dist.agree(reason)
                 bar.update(task, completed=self.step, info="  ".join(v for v in self.status.values() if v))
                 if reason:
                     stop_reason = reason
@@ -287,4 +306,5 @@ class Trainer:
             seconds=time.perf_counter() - self.session_start,
             last={k: v for k, v in self.last_line.items() if k.startswith(("loss", "d_", "recon", "kl"))},
             record=record,
+            rank=self.dist.rank,
         )

@@ -13,6 +13,7 @@ from ecogen.energy.flops import count_flops
 from ecogen.errors import ConfigError
 from ecogen.models.vae import negative_elbo
 from ecogen.training.augment import parse_policy
+from ecogen.training.distributed import unwrap
 from ecogen.training.phases import PhaseMeter
 
 
@@ -52,7 +53,7 @@ class VaeFamily:
         return {"loss": loss.detach(), "recon": recon.detach().mean(), "kl": kl.detach().mean()}
 
     def flop_counts(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, int]:
-        modules = copy.deepcopy(self.modules)
+        modules = nn.ModuleDict({k: copy.deepcopy(unwrap(m)) for k, m in self.modules.items()})
         eps = torch.zeros(len(real), self.latent_dim, device=real.device)
 
         def update() -> None:

@@ -40,6 +40,7 @@ class SensorContext:
     cpu_watts: float | None = None
     powercap_root: Path = Path("/sys/class/powercap")
     country: str | None = None
+    share: int = 1  # processes of one run on this machine's cores (or this GPU): each meters its share of them
 
 
 SensorFactory = Callable[[SensorContext], Sensor]

@@ -29,10 +29,11 @@ class CodeCarbonSensor:
         if not hasattr(self.tracker, "_measure_power_and_energy") or not hasattr(self.tracker, "_total_energy"):
             raise SensorUnavailable("this CodeCarbon version has no readable energy total")
         self.tracker.start()
+        self.share = max(ctx.share, 1)  # it sees the whole machine: ranks of one run each count their share
 
     def energy(self) -> float:
         self.tracker._measure_power_and_energy()
-        return float(self.tracker._total_energy.kWh) * 3.6e6
+        return float(self.tracker._total_energy.kWh) * 3.6e6 / self.share
 
     def describe(self) -> dict[str, object]:
         return {"delegate": "codecarbon.OfflineEmissionsTracker", "scope": "CPU, RAM and GPU as CodeCarbon sees them"}

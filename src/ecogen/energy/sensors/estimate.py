@@ -7,7 +7,8 @@ Model (every number it yields is marked ``estimated``):
 * ``busy_cores x W_core``: this process's CPU time (all threads) times the active power of one hardware
   thread, W_core = a CPU family's TDP / hardware threads from the table below, or ``cpu_watts`` given by
   the user as the power of all cores this process can use at full load (W_core = cpu_watts / visible cores).
-* ``0.1 x visible_cores x W_core``: an idle floor, the share of static power of the cores we hold.
+* ``0.1 x visible_cores x W_core``: an idle floor, the share of static power of the cores we hold (divided
+  among the processes of one run on this machine, so torchrun's ranks do not each charge it in full).
 * ``0.375 W/GiB``: DRAM power per GiB of peak resident memory (CodeCarbon's 3 W per 8 GB).
 It ignores the rest of the machine (disks, fans, PSU losses: use PUE for the data centre's share).
 """
@@ -57,11 +58,12 @@ class EstimateSensor:
         self._cpu0, self._wall0 = time.process_time(), time.perf_counter()
         self._cpu, self._wall = self._cpu0, self._wall0
         self._joules = 0.0
+        self.share = max(ctx.share, 1)
 
     def power_floor(self) -> float:
         """Watts charged while the process holds its cores, busy or not (idle share + RAM)."""
         rss_gib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 2**20  # KiB on Linux
-        return IDLE_SHARE * self.cores * self.w_core + RAM_W_PER_GIB * rss_gib
+        return IDLE_SHARE * self.cores * self.w_core / self.share + RAM_W_PER_GIB * rss_gib
 
     def energy(self) -> float:
         cpu, wall = time.process_time(), time.perf_counter()
@@ -76,6 +78,7 @@ class EstimateSensor:
             "watts_per_core": self.w_core,
             "basis": self.basis,
             "visible_cores": self.cores,
+            "processes_sharing": self.share,
         }
 
     def close(self) -> None:

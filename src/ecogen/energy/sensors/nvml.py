@@ -1,6 +1,7 @@
 """NVIDIA GPUs through NVML (nvidia-ml-py): the board's energy counter, or sampled power integrated.
 
 Only the GPU this process trains on is read, matched by PCI bus id so CUDA_VISIBLE_DEVICES is respected.
+When several ranks of one run share the GPU, each counts its share of the board (``ctx.share``).
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ class NvmlSensor:
             self.gpu_name = props.name
         except pynvml.NVMLError as err:
             raise SensorUnavailable(f"NVML: {err}") from None
+        self.share = max(ctx.share, 1)
         self._thread: threading.Thread | None = None
         try:
             self._start_mj = pynvml.nvmlDeviceGetTotalEnergyConsumption(self.handle)
@@ -56,11 +58,12 @@ class NvmlSensor:
 
     def energy(self) -> float:
         if self._thread is not None:
-            return self._joules
-        return (self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.handle) - self._start_mj) / 1000.0
+            return self._joules / self.share
+        return (self.nvml.nvmlDeviceGetTotalEnergyConsumption(self.handle) - self._start_mj) / 1000.0 / self.share
 
     def describe(self) -> dict[str, object]:
-        return {"gpu": self.gpu_name, "method": self.method, "scope": "the whole GPU board"}
+        scope = "the whole GPU board" if self.share == 1 else f"1/{self.share} of the GPU board (ranks sharing it)"
+        return {"gpu": self.gpu_name, "method": self.method, "scope": scope}
 
     def close(self) -> None:
         if self._thread is not None:

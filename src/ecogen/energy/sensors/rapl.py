@@ -55,6 +55,7 @@ class RaplSensor:
         if not self.zones:
             raise SensorUnavailable(f"no readable RAPL package zones under {root}")
         self._joules = 0.0
+        self.share = max(ctx.share, 1)  # ranks of one run on this machine each count their share
 
     def energy(self) -> float:
         for zone in self.zones:
@@ -64,10 +65,12 @@ class RaplSensor:
                 delta += zone.max_uj
             zone.last_uj = now
             self._joules += delta / 1e6
-        return self._joules
+        return self._joules / self.share
 
     def describe(self) -> dict[str, object]:
-        return {"zones": [z.name for z in self.zones], "scope": "whole CPU package(s) and DRAM, all processes"}
+        scope = "whole CPU package(s) and DRAM, all processes"
+        return {"zones": [z.name for z in self.zones],
+                "scope": scope if self.share == 1 else f"{scope}, divided among {self.share} ranks of this run"}
 
     def close(self) -> None:
         pass

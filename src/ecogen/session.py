@@ -1,0 +1,171 @@
+"""Starting and resuming a training session: validate everything, set up the run folder, then step.
+
+With several processes (torchrun), every rank validates and builds the same trainer; rank 0 alone
+touches the folder (under its lock) while the others wait at a barrier, then all of them step.
+"""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Callable, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any
+
+from ecogen import checkpoint
+from ecogen.atomic import write_json, write_text
+from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge, to_dict
+from ecogen.data import prepare_data
+from ecogen.device import resolve_device
+from ecogen.energy import record as records
+from ecogen.errors import CheckpointError, ConfigError, EcogenError
+from ecogen.models.restore import saved_config
+from ecogen.report.plots import QualityPlot
+from ecogen.resolve import check_choices, resolve, resolve_config
+from ecogen.rundir import RunDir
+from ecogen.training.callbacks import Callback
+from ecogen.training.distributed import Distributed
+from ecogen.training.loop import Trainer, TrainResult
+
+# What may change when a run is resumed; everything else defines the run and is fixed.
+RESUMABLE = (
+    "epochs", "steps", "device", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
+    "energy.sensors", "energy.country", "energy.carbon_intensity", "energy.pue", "energy.cpu_watts",
+    "energy.max_wh", "energy.max_gco2", "energy.max_seconds",
+    "eval_every", "eval_n", "eval_metrics", "eval_extractor", "dist.backend", "dist.timeout_s",
+)
+
+
+def train(
+    config: TrainConfig | dict[str, Any] | None = None,
+    out: str | Path = "runs/default",
+    *,
+    recipe: str | None = None,
+    preset: str | None = None,
+    file: str | Path | None = None,
+    overwrite: bool = False,
+    progress: bool = True,
+    callbacks: Sequence[Callback] = (),
+) -> TrainResult:
+    """Train a new run into ``out``. Everything is validated before anything in ``out`` is touched.
+    ``callbacks`` (see ecogen.training.callbacks) run after the default ones at every step.
+
+    ``config`` is a TrainConfig or a dict of options (nested or dotted keys); either way it is layered
+    exactly as ``ecogen train`` layers its options (see ecogen.resolve): on ``recipe`` (or the default
+    recipe for the kind of run), the YAML ``file`` and the ``preset``. A TrainConfig's non-default
+    fields count as the options given. Under torchrun, every process calls this with the same arguments.
+    """
+    if isinstance(config, TrainConfig):
+        if recipe or preset or file:
+            raise ConfigError("give either a TrainConfig or recipe/preset/file options, not both")
+        config = resolve_config(config)
+    else:
+        config = resolve(recipe=recipe, file=file, preset=preset, overrides=config)
+    run = RunDir(Path(out))
+    if run.root.exists() and not run.root.is_dir():
+        raise EcogenError(f"output path {run.root} exists and is not a folder")
+    if run.holds_run() and not overwrite:
+        raise EcogenError(f"{run.root} already holds a run; use --resume to continue it or --overwrite to replace it")
+    data = prepare_data(config.data)
+    model = config.model
+    if model.conditional:
+        if data.images.labels is None:
+            raise EcogenError(f"--conditional needs labelled data; {config.data.source} has no labels")
+        names = data.images.class_names or tuple(str(c) for c in range(int(data.images.labels.max()) + 1))
+        model = replace(model, classes=list(names))
+    config = replace(config, data=data.config, model=model)  # channels and classes resolved
+    run.refuse_links()
+
+    def set_up() -> None:
+        if run.holds_run() and not overwrite:  # another run started here since the check above
+            raise EcogenError(f"{run.root} already holds a run; use --resume to continue it or --overwrite to replace it")
+        if overwrite:
+            run.clear()
+        write_text(run.config, dump_yaml(config))
+        write_json(run.split, data.split.to_dict())
+
+    with launched(config) as (dist, device):
+        trainer = Trainer(config, run, data, device, progress=progress, dist=dist)
+        return _step(trainer, set_up, [QualityPlot(), *callbacks])
+
+
+def resume(out: str | Path, *, progress: bool = True, callbacks: Sequence[Callback] = (),
+           **changes: Any) -> TrainResult:
+    """Continue the run in ``out`` from its newest checkpoint; only schedule fields may change."""
+    run = RunDir(Path(out))
+    run.require_run()
+    run.refuse_links()
+    fixed = sorted(set(_dotted(changes)) - set(RESUMABLE))
+    if fixed:
+        raise ConfigError(f"cannot change {', '.join(fixed)} when resuming (only {', '.join(RESUMABLE)} may change)")
+    notices: list[str] = []
+    ckpt = checkpoint.latest(run.checkpoints, notices) if checkpoint.list_checkpoints(run.checkpoints) else None
+    for notice in notices:
+        print(f"notice: {notice}", file=sys.stderr)
+    if ckpt is not None:
+        saved = saved_config(ckpt)
+    else:  # killed before its first checkpoint: start again from the recorded config
+        saved = from_dict(TrainConfig, load_yaml(run.config), root=str(run.config))
+    if "epochs" in changes and "steps" not in changes:
+        changes["steps"] = None  # a new epoch target replaces an earlier step target
+    config = from_dict(TrainConfig, merge(to_dict(saved), changes))
+    check_choices(config)
+    data = prepare_data(config.data, split=run.read_split())
+    if ckpt is not None and not run.record.exists():
+        raise CheckpointError(f"{run.record} is missing: resuming would restart the energy bill; restore it, "
+                              f"or train again with --overwrite")
+    previous = records.read(run.record) if run.record.exists() else None
+    with launched(config) as (dist, device):
+        trainer = Trainer(config, run, data, device, progress=progress, previous=previous, dist=dist)
+        if ckpt is not None:
+            trainer.restore(ckpt)  # checked completely before anything in the folder changes
+        if trainer.step >= trainer.total_steps:
+            return TrainResult(run.root, trainer.step, trainer.total_steps, "already_done", 0.0, record=previous,
+                               rank=dist.rank)
+
+        def set_up() -> None:
+            checkpoint.remove_leftovers(run.checkpoints)
+            write_text(run.config, dump_yaml(config))
+
+        return _step(trainer, set_up, [QualityPlot(), *callbacks])
+
+
+class launched:
+    """The processes of this run (one, or torchrun's) joined and on their devices, left at the end."""
+
+    def __init__(self, config: TrainConfig) -> None:
+        self.config = config
+
+    def __enter__(self) -> tuple[Distributed, Any]:
+        launch = Distributed.from_env()
+        device = launch.device(resolve_device(self.config.device))
+        self.dist = launch.start(device, self.config.dist)
+        return self.dist, device
+
+    def __exit__(self, *exc: object) -> None:
+        self.dist.stop()
+
+
+def _step(trainer: Trainer, set_up: Callable[[], None], callbacks: list[Callback]) -> TrainResult:
+    """Rank 0 sets up the folder under its lock and steps there; the other ranks wait for it, then step.
+    All leave together, once rank 0's last checkpoint and run.json are written (a next session reads them)."""
+    dist = trainer.dist
+    if not dist.writer:
+        dist.barrier()
+        result = trainer.run(callbacks)
+    else:
+        with trainer.run_dir.lock():
+            set_up()
+            dist.barrier()
+            result = trainer.run(callbacks)
+    dist.barrier()
+    return result
+
+
+def _dotted(changes: dict[str, Any], prefix: str = "") -> list[str]:
+    """``{"energy": {"max_wh": 1}}`` and ``{"energy.max_wh": 1}`` both name ``energy.max_wh``."""
+    keys = []
+    for key, value in changes.items():
+        name = f"{prefix}{key}"
+        keys += _dotted(value, f"{name}.") if isinstance(value, dict) else [name]
+    return keys

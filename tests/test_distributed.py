@@ -1,0 +1,141 @@
+"""Several processes (torchrun + DDP, gloo on 2 CPU processes): identical weights on every rank for every
+model family, one bill that covers both ranks, an exact resume, and a clear stop when a rank dies."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from ecogen.config import DistConfig
+from ecogen.energy.ranks import combine, rank_records, summary
+from ecogen.energy.tracker import EnergyReport, PhaseTotals
+from ecogen.energy.units import CarbonIntensity
+from ecogen.errors import CheckpointError, ConfigError
+from ecogen.training.distributed import Distributed
+
+pytestmark = pytest.mark.xdist_group("ddp")  # one worker runs them: the 2-process runs are made once
+WORKER = Path(__file__).with_name("ddp_worker.py")
+FAMILIES = ("gan", "vae", "cgan", "cvae")
+
+
+def torchrun(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
+    env = {**os.environ, "OMP_NUM_THREADS": "1"}
+    env.pop("RANK", None)
+    return subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+                           "--standalone", *args], capture_output=True, text=True, timeout=timeout, env=env)
+
+
+@pytest.fixture(scope="module")
+def worker_runs(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("ddp")
+    proc = torchrun(str(WORKER), str(out), "runs")
+    assert proc.returncode == 0, proc.stderr[-3000:]
+    return out
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_every_rank_ends_with_the_same_weights(worker_runs: Path, family: str) -> None:
+    rank0 = load_file(str(worker_runs / f"{family}.rank0.safetensors"))
+    rank1 = load_file(str(worker_runs / f"{family}.rank1.safetensors"))
+    assert rank0.keys() == rank1.keys() and len(rank0) > 4
+    assert all(torch.equal(rank0[k], rank1[k]) for k in rank0)
+    # and they trained: the weights moved away from the initial checkpoint-free state on both ranks
+    record = json.loads((worker_runs / family / "run.json").read_text())
+    assert record["step"] == 6 and record["world_size"] == 2
+
+
+def test_one_bill_covers_both_ranks(worker_runs: Path) -> None:
+    record = json.loads((worker_runs / "gan" / "run.json").read_text())
+    ranks = record["ranks"]
+    assert [r["rank"] for r in ranks] == [0, 1]
+    assert all(r["wh"] > 0 and r["flops"] > 0 for r in ranks)
+    assert record["total"]["wh"] == pytest.approx(sum(r["wh"] for r in ranks), rel=1e-9)
+    assert record["total"]["flops"] == sum(r["flops"] for r in ranks)
+    assert ranks[0]["flops"] == ranks[1]["flops"]  # the same work on each rank
+    assert {s["rank"] for s in record["sensors"]} == {0, 1}
+    assert record["train_images"] == 6 * 8 * 2  # steps x batch per rank x ranks
+    # rank 0 alone wrote: one log, one folder of checkpoints
+    assert len((worker_runs / "gan" / "log.jsonl").read_text().splitlines()) == 3
+
+
+def test_a_resumed_run_is_exact(worker_runs: Path) -> None:
+    straight = load_file(str(worker_runs / "gan" / "checkpoints" / "step_00000006.safetensors"))
+    resumed = load_file(str(worker_runs / "split" / "checkpoints" / "step_00000006.safetensors"))
+    assert straight.keys() == resumed.keys()
+    assert all(torch.equal(straight[k], resumed[k]) for k in straight)  # weights, optimizer state, RNG
+    record = json.loads((worker_runs / "split" / "run.json").read_text())
+    assert record["sessions"] == 2 and len(record["ranks"]) == 2
+    assert record["total"]["wh"] == pytest.approx(sum(r["wh"] for r in record["ranks"]), rel=1e-9)
+
+
+def test_resuming_with_another_number_of_processes_is_refused(worker_runs: Path) -> None:
+    from ecogen import api
+
+    with pytest.raises(CheckpointError, match="trained by 2 process"):
+        api.resume(worker_runs / "gan", steps=8, progress=False)
+
+
+def test_a_dead_rank_stops_the_others_with_a_clear_error(tmp_path: Path) -> None:
+    proc = torchrun(str(WORKER), str(tmp_path), "die", timeout=200)
+    assert proc.returncode != 0
+    assert "another process of this run failed or did not answer" in proc.stderr
+
+
+def test_torchrun_cli_prints_one_result_and_ecogen_energy_shows_each_rank(tmp_path: Path) -> None:
+    out = tmp_path / "ddp"
+    proc = torchrun("-m", "ecogen", "train", "--data", "digits", "--image-size", "16", "--width-mult", "0.25",
+                    "--steps", "3", "--batch-size", "8", "--out", str(out), "--json", "--quiet")
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    result = json.loads(proc.stdout)  # one JSON document, from rank 0 alone
+    assert result["record"]["world_size"] == 2
+    energy = subprocess.run([sys.executable, "-m", "ecogen", "energy", str(out)], capture_output=True, text=True,
+                            env={**os.environ, "COLUMNS": "160"})
+    assert energy.returncode == 0
+    assert "2 processes" in energy.stdout and " sum " in energy.stdout
+
+
+# -- one process: the pieces ------------------------------------------------------------------------------
+def test_launch_comes_from_torchrun_variables() -> None:
+    assert not Distributed.from_env({}).enabled
+    launch = Distributed.from_env({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"})
+    assert launch.enabled and not launch.writer and launch.sharing(torch.device("cpu")) == 2
+    with pytest.raises(ConfigError, match="integers"):
+        Distributed.from_env({"RANK": "x", "WORLD_SIZE": "2"})
+    with pytest.raises(ConfigError, match="not a valid launch"):
+        Distributed.from_env({"RANK": "2", "WORLD_SIZE": "2"})
+
+
+def test_backends_that_cannot_work_are_refused_before_joining() -> None:
+    launch = Distributed(rank=0, world_size=2, local_rank=0, local_world_size=2)
+    with pytest.raises(ConfigError, match="nccl"):
+        launch.start(torch.device("cpu"), DistConfig(backend="nccl"))
+    with pytest.raises(ConfigError, match="sync-bn"):
+        launch.start(torch.device("cpu"), DistConfig(sync_bn=True))
+
+
+def test_each_rank_draws_its_own_noise_as_a_function_of_the_step() -> None:
+    r0, r1 = Distributed(0, 2), Distributed(1, 2)
+    assert r0.noise_seed(0, 5) != r1.noise_seed(0, 5)
+    assert r0.noise_seed(0, 5) == Distributed(0, 2).noise_seed(0, 5) != r0.noise_seed(0, 6)
+
+
+def test_the_bill_sums_joules_and_flops_over_ranks_and_keeps_rank_0s_clock() -> None:
+    carbon = CarbonIntensity(500.0, source="test")
+    own = EnergyReport({"d_step": PhaseTotals(2.0, 36.0, 100)}, [{"name": "estimate", "wh": 0.01}], carbon)
+    peer = summary(EnergyReport({"d_step": PhaseTotals(1.9, 72.0, 100), "data": PhaseTotals(0.1, 3.6, 0)},
+                                [{"name": "estimate", "wh": 0.021}], carbon), 1, "host-b", "cpu")
+    both = combine(own, [peer])
+    assert both.phases["d_step"].seconds == 2.0 and both.phases["d_step"].joules == 108.0
+    assert both.phases["d_step"].flops == 200 and both.phases["data"].joules == 3.6
+    assert [s["rank"] for s in both.sensors] == [0, 1]
+    first = rank_records(None, [summary(own, 0, "host-a", "cpu"), peer], carbon)
+    assert [r.wh for r in first] == pytest.approx([0.01, 0.021])
+    again = rank_records(first, [summary(own, 0, "host-a", "cpu"), peer], carbon)  # a second session adds up
+    assert [r.wh for r in again] == pytest.approx([0.02, 0.042]) and again[1].flops == 200
