@@ -52,7 +52,7 @@ test: $(DEV_STAMP)
 	@if ! command -v chromedriver >/dev/null; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then ($(APT_INSTALL) $(TEST_PACKAGES)) >/dev/null; \
 	  else echo "note: the browser tests need: sudo apt-get install $(TEST_PACKAGES)"; fi; fi
-	$(BIN)/python -m pytest -n 2 --dist loadgroup   # two workers, one thread each (tests/conftest.py); xdist_group marks share a worker
+	$(BIN)/python -m pytest -n 2   # two workers, one thread each (tests/conftest.py)
 
 clean:
 	rm -rf $(VENV) runs

@@ -51,7 +51,7 @@ def test_a_process_that_does_not_write_gets_no_writing_callbacks(tmp_path):
     assert result.step == 6 and result.record is None
     assert sorted(p.name for p in run.root.iterdir()) == []  # no checkpoints, logs, grids or run.json
     kept = [type(c).__name__ for c in default_callbacks(None) if not c.writes]
-    assert kept == ["Stops", "LearningRates", "ShareBill", "Divergence"]  # it stops like the others, sends its bill
+    assert kept == ["Stops", "LearningRates", "ShareBill", "CarbonTicks", "Divergence"]  # it stops like the others, sends its bill
 
 
 def test_conditional_vae_is_evaluated_with_its_classes(tmp_path):

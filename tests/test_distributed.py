@@ -3,6 +3,7 @@ model family, one bill that covers both ranks, an exact resume, and a clear stop
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import subprocess
@@ -20,7 +21,6 @@ from ecogen.energy.units import CarbonIntensity
 from ecogen.errors import CheckpointError, ConfigError
 from ecogen.training.distributed import Distributed
 
-pytestmark = pytest.mark.xdist_group("ddp")  # one worker runs them: the 2-process runs are made once
 WORKER = Path(__file__).with_name("ddp_worker.py")
 FAMILIES = ("gan", "vae", "cgan", "cvae")
 
@@ -34,10 +34,18 @@ def torchrun(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
 
 @pytest.fixture(scope="module")
 def worker_runs(tmp_path_factory) -> Path:
-    out = tmp_path_factory.mktemp("ddp")
-    proc = torchrun(str(WORKER), str(out), "runs")
-    assert proc.returncode == 0, proc.stderr[-3000:]
-    return out
+    """The 2-process runs, made once for the whole test session: xdist workers share the folder, and the
+    first to take the lock makes them."""
+    root = tmp_path_factory.getbasetemp()
+    shared = (root.parent if os.environ.get("PYTEST_XDIST_WORKER") else root) / "ddp-runs"
+    shared.mkdir(exist_ok=True)
+    with open(shared / ".lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not (shared / ".done").exists():
+            proc = torchrun(str(WORKER), str(shared), "runs")
+            assert proc.returncode == 0, proc.stderr[-3000:]
+            (shared / ".done").touch()
+    return shared
 
 
 @pytest.mark.parametrize("family", FAMILIES)

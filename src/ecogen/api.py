@@ -33,7 +33,8 @@ from ecogen.energy import record as records
 from ecogen.images import save_grid, save_png, to_uint8
 from ecogen.report.pages import write_compare, write_run_report
 from ecogen.rundir import RunDir
-from ecogen.session import RESUMABLE, resume, train
+from ecogen.planning import Cancelled, Plan, Schedule
+from ecogen.session import RESUMABLE, plan, resume, train
 from ecogen.transforms import TransformResult
 
 def evaluate(
@@ -282,5 +283,5 @@ def compare(runs: Sequence[str | Path], out: str | Path) -> Path:
     return write_compare(list(runs), out)
 
 
-__all__ = ["RESUMABLE", "ComposeResult", "SampleResult", "bill", "calibrate", "compose", "evaluate", "evaluate_sets",
+__all__ = ["RESUMABLE", "Cancelled", "Plan", "Schedule", "plan", "ComposeResult", "SampleResult", "bill", "calibrate", "compose", "evaluate", "evaluate_sets",
            "compare", "load", "read_receipt", "report", "resume", "sample_to", "train", "train_extractor", "transform"]

@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 import sys
 import traceback
 from dataclasses import asdict
 from pathlib import Path
-from typing import Any, Optional
-
-from typing import TYPE_CHECKING
+from typing import Optional
 
 import typer
 from safetensors import SafetensorError
@@ -21,16 +18,12 @@ from ecogen._version import __version__
 from ecogen.catalog import DEFAULT_METRICS, names
 from ecogen.cli_rate import rate_app
 from ecogen.cli_report import add_report_commands
+from ecogen.cli_train import add_train_commands
 from ecogen.cli_transform import transform_app
-from ecogen.config import dump_yaml
 from ecogen.energy.machine import others_running, visible_cores
 from ecogen.errors import EcogenError
 from ecogen.lazy import LazyModule
 from ecogen.report.tables import bill_table, compare_table, eval_table, ranks_table, receipt_table, run_summary, si
-from ecogen.cli_options import overrides, train_parameters
-
-if TYPE_CHECKING:
-    from ecogen.training import TrainResult
 
 # torch, and everything that imports it, loads on first use: --help and --version stay under a second.
 api = LazyModule("ecogen.api")
@@ -56,86 +49,7 @@ def _root(version: bool = typer.Option(False, "--version", callback=_version, is
 
 console = Console()  # results; notices and progress go to stderr, so --json output parses
 
-def _emit(result: TrainResult, as_json: bool) -> None:
-    """Print the result; an interrupted run exits 130 (after its checkpoint was saved), as shells expect.
-    Under torchrun, rank 0 alone prints, so stdout holds one result."""
-    if result.rank != 0:
-        pass
-    elif as_json:
-        data = {**asdict(result), "run_dir": str(result.run_dir)}
-        data["record"] = result.record.model_dump() if result.record else None
-        print(json.dumps(data))
-    else:
-        console.print(f"{result.run_dir}: {result.stop_reason} at step {result.step} of {result.total_steps}; "
-                      + "  ".join(f"{k} {v:.3f}" for k, v in result.last.items()))
-        if result.record is not None:
-            console.print(bill_table(result.record, "energy bill"))
-            if result.record.ranks:
-                console.print(ranks_table(result.record))
-            for line in run_summary(result.record):
-                console.print(line)
-        console.print(f"samples: {result.run_dir / 'samples' / 'latest.png'}")
-        if result.stop_reason == "already_done":
-            console.print("Nothing to do: the run is already at its end; ask for more --epochs or --steps.")
-        if result.stop_reason == "interrupted":
-            console.print(f"Interrupted; checkpoint saved. Continue with: ecogen train --resume {result.run_dir}")
-    if result.stop_reason == "interrupted":
-        raise typer.Exit(130)
-    if result.stop_reason == "diverged":
-        if result.rank == 0:
-            print(f"error: training diverged at step {result.step} (a non-finite loss); the last good checkpoint is "
-                  f"kept as the latest. Lower the learning rates (--lr-g, --lr-d) and train again.", file=sys.stderr)
-        raise typer.Exit(3)
-
-
-RUN = "Run"
-
-
-def train(
-    recipe: Optional[str] = typer.Option(None, help="Named recipe (see --print-config).", rich_help_panel=RUN),
-    preset: Optional[str] = typer.Option(None, help="Architecture preset.", rich_help_panel=RUN),
-    config: Optional[Path] = typer.Option(None, "--config", help="YAML config; options given here override it.",
-                                          rich_help_panel=RUN),
-    out: Path = typer.Option(Path("runs/default"), help="Run folder.", rich_help_panel=RUN),
-    resume: Optional[Path] = typer.Option(None, help="Continue the run in this folder.", rich_help_panel=RUN),
-    overwrite: bool = typer.Option(False, help="Replace a run already in --out.", rich_help_panel=RUN),
-    print_config: bool = typer.Option(False, "--print-config", help="Print the resolved config and exit.",
-                                      rich_help_panel=RUN),
-    quiet: bool = typer.Option(False, help="No progress bar.", rich_help_panel=RUN),
-    as_json: bool = typer.Option(False, "--json", help="Print the result as JSON.", rich_help_panel=RUN),
-    **options: Any,
-) -> None:
-    """Train a generator (or continue one with --resume)."""
-    if resume is not None:
-        given = [name for name, value in (("--recipe", recipe), ("--preset", preset), ("--config", config),
-                                          ("--overwrite", overwrite), ("--print-config", print_config),
-                                          ("--out", out != Path("runs/default"))) if value]
-        if given:
-            raise EcogenError(f"--resume continues the run as it was configured; {', '.join(given)} cannot be "
-                              f"used with it (only schedule, energy and quality-check options can)")
-        return _emit(api.resume(resume, progress=not quiet, **overrides(options)), as_json)
-    from ecogen.resolve import resolve
-
-    cfg = resolve(recipe=recipe, file=config, preset=preset, overrides=overrides(options))
-    if config is not None and out == Path("runs/default") and not print_config:
-        print(f"notice: no --out given: the run goes to {out}", file=sys.stderr)
-    if recipe is None and cfg.recipe is not None:
-        print(f"recipe: {cfg.recipe} (the default for this kind of run; see --print-config)", file=sys.stderr)
-    if print_config:
-        print(dump_yaml(cfg), end="")
-        return
-    _emit(api.train(cfg, out, overwrite=overwrite, progress=not quiet), as_json)
-
-
-def _with_config_options(command: Any) -> Any:
-    """The command's own parameters, then one option per config field (cli_options.TRAIN_OPTIONS)."""
-    own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(command).parameters.values()
-           if p.kind != inspect.Parameter.VAR_KEYWORD]
-    command.__signature__ = inspect.Signature(train_parameters() + own)
-    return command
-
-
-app.command()(_with_config_options(train))
+add_train_commands(app)
 
 
 @app.command()

@@ -81,6 +81,8 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "sensors": Opt("energy.sensors", "Energy sensors: auto, or a comma list.", ENERGY, _names("sensor", "auto")),
     "country": Opt("energy.country", "ISO 3166 alpha-3 country for grid carbon intensity.", ENERGY),
     "carbon_intensity": Opt("energy.carbon_intensity", "gCO2eq per kWh; overrides --country.", ENERGY),
+    "intensity": Opt("energy.intensity", "Grid intensity over time (CSV time,gco2_per_kwh or Carbon Aware SDK JSON): "
+                     "gCO2 is summed interval by interval; the yearly mean applies outside it.", ENERGY),
     "pue": Opt("energy.pue", "Data-centre power usage effectiveness (>= 1).", ENERGY),
     "cpu_watts": Opt("energy.cpu_watts", "Estimate sensor: W of all usable cores at full load.", ENERGY),
     "max_wh": Opt("energy.max_wh", "Stop cleanly once the run has used this many Wh.", ENERGY),

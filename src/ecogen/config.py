@@ -74,6 +74,7 @@ class EnergyConfig:
     country: str | None = None  # ISO 3166 alpha-3 for the bundled grid-intensity table
     carbon_intensity: Annotated[float, Field(ge=0)] | None = None  # gCO2eq/kWh; overrides country
     pue: Annotated[float, Field(ge=1.0)] = 1.0
+    intensity: str | None = None  # a file of grid intensity over time (CSV or Carbon Aware SDK JSON): see docs
     cpu_watts: PositiveFloat | None = None  # for the estimate sensor: all usable cores at full load
     max_wh: PositiveFloat | None = None
     max_gco2: PositiveFloat | None = None

@@ -64,6 +64,11 @@ class RunDir:
     def report(self) -> Path:
         return self.root / "report.html"
 
+    @property
+    def plan(self) -> Path:
+        """The prediction (and schedule) `ecogen plan --out` made before the run; training records it."""
+        return self.root / "plan.json"
+
     def holds_run(self) -> bool:
         return self.config.exists() or self.checkpoints.exists()
 

@@ -20,6 +20,7 @@ from ecogen.device import resolve_device
 from ecogen.energy import record as records
 from ecogen.errors import CheckpointError, ConfigError, EcogenError
 from ecogen.models.restore import saved_config
+from ecogen.planning import Plan, Schedule, make_plan, plan_lines, wait_until
 from ecogen.report.plots import QualityPlot
 from ecogen.resolve import check_choices, resolve, resolve_config
 from ecogen.rundir import RunDir
@@ -31,7 +32,7 @@ from ecogen.training.loop import Trainer, TrainResult
 RESUMABLE = (
     "epochs", "steps", "device", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
     "energy.sensors", "energy.country", "energy.carbon_intensity", "energy.pue", "energy.cpu_watts",
-    "energy.max_wh", "energy.max_gco2", "energy.max_seconds",
+    "energy.max_wh", "energy.max_gco2", "energy.max_seconds", "energy.intensity",
     "eval_every", "eval_n", "eval_metrics", "eval_extractor", "dist.backend", "dist.timeout_s",
 )
 
@@ -46,35 +47,27 @@ def train(
     overwrite: bool = False,
     progress: bool = True,
     callbacks: Sequence[Callback] = (),
+    schedule: Schedule | None = None,
 ) -> TrainResult:
     """Train a new run into ``out``. Everything is validated before anything in ``out`` is touched.
-    ``callbacks`` (see ecogen.training.callbacks) run after the default ones at every step.
+    ``callbacks`` (see ecogen.training.callbacks) run after the default ones at every step. With a
+    ``schedule`` the run is first planned (probe steps, a prediction), waits for the start the schedule
+    picks, and is billed against the forecast; run.json keeps the plan next to the actual.
 
     ``config`` is a TrainConfig or a dict of options (nested or dotted keys); either way it is layered
     exactly as ``ecogen train`` layers its options (see ecogen.resolve): on ``recipe`` (or the default
     recipe for the kind of run), the YAML ``file`` and the ``preset``. A TrainConfig's non-default
     fields count as the options given. Under torchrun, every process calls this with the same arguments.
     """
-    if isinstance(config, TrainConfig):
-        if recipe or preset or file:
-            raise ConfigError("give either a TrainConfig or recipe/preset/file options, not both")
-        config = resolve_config(config)
-    else:
-        config = resolve(recipe=recipe, file=file, preset=preset, overrides=config)
+    config = _layered(config, recipe, preset, file)
     run = RunDir(Path(out))
     if run.root.exists() and not run.root.is_dir():
         raise EcogenError(f"output path {run.root} exists and is not a folder")
     if run.holds_run() and not overwrite:
         raise EcogenError(f"{run.root} already holds a run; use --resume to continue it or --overwrite to replace it")
-    data = prepare_data(config.data)
-    model = config.model
-    if model.conditional:
-        if data.images.labels is None:
-            raise EcogenError(f"--conditional needs labelled data; {config.data.source} has no labels")
-        names = data.images.class_names or tuple(str(c) for c in range(int(data.images.labels.max()) + 1))
-        model = replace(model, classes=list(names))
-    config = replace(config, data=data.config, model=model)  # channels and classes resolved
+    config, data = _prepared(config)
     run.refuse_links()
+    plan = _read_plan(run) if schedule is None else None
 
     def set_up() -> None:
         if run.holds_run() and not overwrite:  # another run started here since the check above
@@ -85,8 +78,73 @@ def train(
         write_json(run.split, data.split.to_dict())
 
     with launched(config) as (dist, device):
+        if schedule is not None:
+            if dist.enabled:
+                raise ConfigError("--forecast/--start plan one process; plan with `ecogen plan`, then launch torchrun")
+            plan = make_plan(config, data, device, schedule)
+            for line in plan_lines(plan):
+                print(line, file=sys.stderr)
+            if plan.start_unix is not None:
+                wait_until(plan.start_unix, progress)
+            if not config.energy.intensity:  # the forecast bills the run, interval by interval
+                config = replace(config, energy=replace(config.energy, intensity=str(Path(schedule.forecast).resolve())))
         trainer = Trainer(config, run, data, device, progress=progress, dist=dist)
+        trainer.account.plan = plan.model_dump(mode="json") if plan else None
         return _step(trainer, set_up, [QualityPlot(), *callbacks])
+
+
+def plan(
+    config: TrainConfig | dict[str, Any] | None = None,
+    out: str | Path | None = None,
+    *,
+    recipe: str | None = None,
+    preset: str | None = None,
+    file: str | Path | None = None,
+    schedule: Schedule | None = None,
+    probe_steps: int = 20,
+) -> Plan:
+    """Predict a run's seconds, Wh, gCO2 and FLOPs from probe steps on this machine (and, with a
+    ``schedule``, when to start it). With ``out``, the plan is saved there and the run trained into
+    ``out`` later records it, so ``ecogen energy`` can set it against the actual."""
+    config, data = _prepared(_layered(config, recipe, preset, file))
+    with launched(config) as (dist, device):
+        made = make_plan(config, data, device, schedule, probe_steps=probe_steps)
+    if out is not None:
+        folder = RunDir(Path(out))
+        folder.root.mkdir(parents=True, exist_ok=True)
+        write_text(folder.plan, made.model_dump_json(indent=2) + "\n")
+    return made
+
+
+def _layered(config: TrainConfig | dict[str, Any] | None, recipe: str | None, preset: str | None,
+             file: str | Path | None) -> TrainConfig:
+    if isinstance(config, TrainConfig):
+        if recipe or preset or file:
+            raise ConfigError("give either a TrainConfig or recipe/preset/file options, not both")
+        return resolve_config(config)
+    return resolve(recipe=recipe, file=file, preset=preset, overrides=config)
+
+
+def _prepared(config: TrainConfig) -> tuple[TrainConfig, Any]:
+    """The data loaded and split, and the config with the data's channels and class names filled in."""
+    data = prepare_data(config.data)
+    model = config.model
+    if model.conditional:
+        if data.images.labels is None:
+            raise EcogenError(f"--conditional needs labelled data; {config.data.source} has no labels")
+        names = data.images.class_names or tuple(str(c) for c in range(int(data.images.labels.max()) + 1))
+        model = replace(model, classes=list(names))
+    return replace(config, data=data.config, model=model), data
+
+
+def _read_plan(run: RunDir) -> Plan | None:
+    """A plan `ecogen plan --out` left in the folder, to record with the run."""
+    if not run.plan.exists():
+        return None
+    try:
+        return Plan.model_validate_json(run.plan.read_text())
+    except (OSError, ValueError) as err:
+        raise CheckpointError(f"{run.plan}: not a plan ecogen wrote ({str(err).splitlines()[0]}); remove it") from None
 
 
 def resume(out: str | Path, *, progress: bool = True, callbacks: Sequence[Callback] = (),

@@ -70,6 +70,8 @@ class RunRecord(BaseModel):
     notices: list[str] = []
     world_size: int = 1  # processes that trained it (torchrun); with several, their own figures:
     ranks: list[RankRecord] | None = None  # each rank's seconds, Wh, gCO2, FLOPs; ``total`` is their sum
+    carbon_timeline: list[dict[str, Any]] | None = None  # with --intensity: which intensity applied when
+    plan: dict[str, Any] | None = None  # the prediction (and schedule) made before training, to set against this
 
 
 def now() -> str:
@@ -95,6 +97,8 @@ def build(
     budgets: dict[str, float | None],
     quality: dict[str, Any] | None = None,
     ranks: list[RankRecord] | None = None,
+    carbon_timeline: list[dict[str, Any]] | None = None,
+    plan: dict[str, Any] | None = None,
 ) -> RunRecord:
     """The earlier sessions' record plus this session's report."""
     phases = dict(previous.phases) if previous else {}
@@ -126,6 +130,9 @@ def build(
         notices=sorted(set((previous.notices if previous else []) + report.notices)),
         world_size=len(ranks) if ranks else 1,
         ranks=ranks,
+        carbon_timeline=((previous.carbon_timeline or []) if previous else []) + carbon_timeline
+        if carbon_timeline else (previous.carbon_timeline if previous else None),
+        plan=plan if plan is not None else (previous.plan if previous else None),
     )
 
 

@@ -133,12 +133,36 @@ def run_summary(record: RunRecord) -> list[str]:
                    "no target set" if target is None else f"target {target:g} not reached")
         lines.append(f"best check: {metric} {best[metric]:.4g} at step {best.get('step')} after "
                      f"{si(best.get('wh', 0.0), 'Wh')} ({reached}); sample it with --checkpoint best")
+    lines += plan_lines(record)
     busy = record.machine.get("contention") or {}
     if busy.get("busy"):
         lines.append(f"warning: the machine was busy (load {busy['load_1min']} on {busy['usable_cores']} cores, "
                      f"steal {busy['steal_share']}): CPU-time energy estimates count time lost to other "
                      f"processes; the FLOPs ({si(record.total.flops)}FLOPs) do not depend on load")
     lines += [f"note: {n}" for n in record.notices]
+    return lines
+
+
+def plan_lines(record: RunRecord) -> list[str]:
+    """The prediction made before the run, against what the run used (and its schedule, if any)."""
+    plan = record.plan
+    if not plan:
+        return []
+    p = plan["prediction"]
+    lines = []
+    for label, key, actual, fmt in (("time", "seconds", record.total.seconds, lambda v: f"{v:.1f} s"),
+                                    ("energy", "wh", record.total.wh, lambda v: si(v, "Wh")),
+                                    ("CO2eq", "gco2", record.total.gco2, lambda v: si(v, "g"))):
+        off = f"{actual / p[key] - 1:+.0%}" if p[key] else "-"
+        inside = p[f"{key}_low"] <= actual <= p[f"{key}_high"]
+        lines.append(f"predicted {label}: {fmt(p[key])} ({fmt(p[key + '_low'])} to {fmt(p[key + '_high'])}); actual "
+                     f"{fmt(actual)} ({off}, {'inside' if inside else 'outside'} the range)")
+    if record.step < p["steps"]:
+        lines.append(f"note: the run stopped at step {record.step} of the {p['steps']} the prediction is for")
+    if plan.get("start"):
+        lines.append(f"schedule: started in the window from {plan['start']} at {plan['window_g_per_kwh']:.0f} "
+                     f"g/kWh (forecast {plan['forecast']}); predicted saving against starting at once: "
+                     f"{si(plan['saving_g'], 'g')} ({plan['saving_share']:.0%})")
     return lines
 
 

@@ -7,6 +7,7 @@ is about to write (see callbacks.ShareBill) and the budgets are checked against 
 from __future__ import annotations
 
 import socket
+from dataclasses import replace
 
 import torch
 
@@ -14,6 +15,9 @@ from ecogen.config import EnergyConfig
 from ecogen.energy import ranks as rank_bills
 from ecogen.energy import record as records
 from ecogen.energy.calibrate import cached_peak
+from ecogen.energy.carbon import resolve_intensity
+from ecogen.energy.carbon_clock import CarbonClock
+from ecogen.energy.intensity import read_series
 from ecogen.energy.machine import contention, cpu_times, describe_machine
 from ecogen.energy.tracker import EnergyReport, metered
 from ecogen.rundir import RunDir
@@ -35,6 +39,12 @@ class RunAccount:
         self.quality: dict | None = None  # the quality target's record, set by the loop
         self.host = socket.gethostname()
         self.peers: list[dict] = []  # the other ranks' figures at the last gather (rank 0 only)
+        self.clock: CarbonClock | None = None  # with an intensity file: grams by the hour the energy was used
+        if config.intensity:
+            yearly = resolve_intensity(config.country, config.carbon_intensity, config.pue)
+            fallback = "yearly mean " + (f"({yearly.country}, {yearly.source})" if yearly.country else f"({yearly.source})")
+            self.clock = CarbonClock(read_series(config.intensity, yearly.g_per_kwh, fallback), config.pue)
+        self.plan: dict | None = None  # the prediction made before training, kept in run.json
 
     @property
     def budgets(self) -> dict[str, float | None]:
@@ -49,9 +59,22 @@ class RunAccount:
         if got is not None:
             self.peers = got[1:]
 
+    def _own(self, refresh: bool = False) -> EnergyReport:
+        """This process's report, its grams at the intensity of the hours it ran when a series is given."""
+        own = self.tracker.report(refresh)
+        if self.clock is None:
+            return own
+        self.clock.tick(own.total.joules)
+        return replace(own, carbon=self.clock.effective(own.carbon))
+
+    def tick(self) -> None:
+        """Charge the energy since the last tick to the intensity of now (the loop calls it every step)."""
+        if self.clock is not None:
+            self.clock.tick(self.tracker.report().total.joules)
+
     def session_report(self, refresh: bool = False) -> EnergyReport:
         """This session's report; on rank 0 of several, with the other ranks' last gathered figures added."""
-        own = self.tracker.report(refresh)
+        own = self._own(refresh)
         return rank_bills.combine(own, self.peers) if self.peers else own
 
     def totals(self) -> tuple[float, float, float]:
@@ -67,7 +90,7 @@ class RunAccount:
         every rank calls it at every step (energy is summed over them: a collective)."""
         if not any(v is not None for v in self.budgets.values()):
             return None
-        own = self.tracker.report()
+        own = self._own()
         wh, g = self.dist.sum([own.wh(), own.gco2()])
         s = own.total.seconds
         if self.previous:
@@ -94,6 +117,8 @@ class RunAccount:
             budgets=self.budgets,
             quality=self.quality,
             ranks=ranks,
+            carbon_timeline=self.clock.timeline() if self.clock else None,
+            plan=self.plan,
         )
         records.write(self.run.record, record)
         return record

@@ -85,6 +85,14 @@ class ShareBill(Hooks):
             trainer.account.gather()
 
 
+class CarbonTicks(Hooks):
+    """With an intensity file: the energy of each step is charged to the hour it was used in."""
+
+    def after_step(self, trainer: Trainer) -> str | None:
+        trainer.account.tick()
+        return None
+
+
 class Divergence(Hooks):
     """A non-finite loss, or one past ``LIMIT`` (logits in the billions: a learning rate far too large),
     stops the run within the step it appears in (``diverged``); the final checkpoint is then not
@@ -183,5 +191,5 @@ class Checkpoints(Hooks):
 
 def default_callbacks(stop_flag: Any) -> list[Callback]:
     """The schedule every run gets, in the order the hooks run."""
-    return [Stops(stop_flag), LearningRates(), ShareBill(), Divergence(), LogLines(), Grids(), QualityChecks(),
-            Checkpoints()]
+    return [Stops(stop_flag), LearningRates(), ShareBill(), CarbonTicks(), Divergence(), LogLines(), Grids(),
+            QualityChecks(), Checkpoints()]
