@@ -6,6 +6,7 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -91,9 +92,20 @@ def test_resuming_with_another_number_of_processes_is_refused(worker_runs: Path)
 
 
 def test_a_dead_rank_stops_the_others_with_a_clear_error(tmp_path: Path) -> None:
-    proc = torchrun(str(WORKER), str(tmp_path), "die", timeout=200)
-    assert proc.returncode != 0
-    assert "another process of this run failed or did not answer" in proc.stderr
+    """Two processes started by hand, without torchrun's agent (which would stop the survivor itself):
+    rank 1 dies at its third step; rank 0 must notice on its own and stop with the message, not hang."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "WORLD_SIZE": "2", "LOCAL_WORLD_SIZE": "2",
+           "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": str(port)}
+    procs = [subprocess.Popen([sys.executable, str(WORKER), str(tmp_path), "die"], stdout=subprocess.PIPE,
+                              stderr=subprocess.PIPE, text=True, env={**env, "RANK": str(r), "LOCAL_RANK": str(r)})
+             for r in (0, 1)]
+    outputs = [p.communicate(timeout=200) for p in procs]
+    assert procs[1].returncode == 7  # the planted death
+    assert procs[0].returncode != 0
+    assert "another process of this run failed or did not answer" in outputs[0][1]
 
 
 def test_torchrun_cli_prints_one_result_and_ecogen_energy_shows_each_rank(tmp_path: Path) -> None:
