@@ -4,7 +4,7 @@
 #   there: bash benchmarks/gpu_check.sh                  (with .whl carried along)
 # It installs ecogen with --no-deps on that machine's own Python, leaving its CUDA build of torch alone,
 # adds from .whl only the packages that are missing, then runs benchmarks/gpu_check.py, which writes
-# benchmarks/results/gpu_check.json (and a copy under $OUT when that is set).
+# gpu_check.json under benchmarks/results/ (and a copy under $OUT when that is set).
 set -uo pipefail
 cd "$(dirname "$0")/.."
 PY=${PYTHON:-python3}

@@ -66,6 +66,8 @@ def train(
     if run.holds_run() and not overwrite:
         raise EcogenError(f"{run.root} already holds a run; use --resume to continue it or --overwrite to replace it")
     config, data = _prepared(config)
+    if config.energy.intensity:  # an absolute path: a resume from another folder still finds the file
+        config = replace(config, energy=replace(config.energy, intensity=str(Path(config.energy.intensity).resolve())))
     run.refuse_links()
     plan = _read_plan(run) if schedule is None else None
 

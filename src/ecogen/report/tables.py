@@ -133,7 +133,7 @@ def run_summary(record: RunRecord) -> list[str]:
                    "no target set" if target is None else f"target {target:g} not reached")
         lines.append(f"best check: {metric} {best[metric]:.4g} at step {best.get('step')} after "
                      f"{si(best.get('wh', 0.0), 'Wh')} ({reached}); sample it with --checkpoint best")
-    lines += plan_lines(record)
+    lines += plan_against_actual(record)
     busy = record.machine.get("contention") or {}
     if busy.get("busy"):
         lines.append(f"warning: the machine was busy (load {busy['load_1min']} on {busy['usable_cores']} cores, "
@@ -143,7 +143,7 @@ def run_summary(record: RunRecord) -> list[str]:
     return lines
 
 
-def plan_lines(record: RunRecord) -> list[str]:
+def plan_against_actual(record: RunRecord) -> list[str]:
     """The prediction made before the run, against what the run used (and its schedule, if any)."""
     plan = record.plan
     if not plan:

@@ -27,6 +27,7 @@ from pydantic import BaseModel, ConfigDict
 from ecogen.config import TrainConfig
 from ecogen.data import PreparedData
 from ecogen.energy.units import J_PER_WH
+from ecogen.errors import EcogenError
 from ecogen.rundir import RunDir
 from ecogen.training.callbacks import Hooks
 from ecogen.training.loop import Trainer
@@ -123,7 +124,8 @@ def predict(config: TrainConfig, data: PreparedData, device: torch.device, carbo
         result = trainer.run([clock, extras])
         probe_seconds = time.perf_counter() - started
     record = result.record
-    assert record is not None
+    if result.stop_reason != "completed" or record is None:
+        raise EcogenError(f"the probe stopped early ({result.stop_reason}): no prediction; nothing was trained")
     marks = clock.marks[warmup - 1:]  # the end of the last warm-up step starts the timed span
     steps = len(marks) - 1
     step_s = (marks[-1][0] - marks[0][0]) / steps
