@@ -29,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from _common import write_result  # noqa: E402
 
 ECOGEN = [sys.executable, "-m", "ecogen"]
+DEVICE = "cuda"  # --device cpu: a dry run of the script's plumbing on a machine without a GPU
 
 
 def sh(cmd: list[str], timeout: int = 300, env: dict | None = None) -> subprocess.CompletedProcess:
@@ -58,14 +59,14 @@ def cuda_tests() -> dict:
 def calibrate() -> dict:
     import ecogen.api as api
 
-    entry = api.calibrate("cuda", seconds=1.5)
+    entry = api.calibrate(DEVICE, seconds=1.5)
     return {"device": entry["device"], "peak_flops": entry["peak_flops"]}
 
 
 def train(recipe: str, steps: int, tmp: Path) -> dict:
     out = tmp / recipe
     chosen = ["--recipe", recipe] if recipe != "default" else []  # default: the plain defaults (no recipe)
-    proc = sh(ECOGEN + ["train", "--data", "mnist", *chosen, "--steps", str(steps), "--device", "cuda",
+    proc = sh(ECOGEN + ["train", "--data", "mnist", *chosen, "--steps", str(steps), "--device", DEVICE,
                         "--eval-every", "100000", "--sample-every", "100000", "--checkpoint-every", "100000",
                         "--sensors", "auto", "--out", str(out), "--json", "--quiet"])
     if proc.returncode != 0:
@@ -120,18 +121,20 @@ def sampling(run: str, n: int = 50000) -> dict:
     out = {}
     images = {}
     for label in ("fp32", "fast"):
-        generator = api.load(run, device="cuda")
+        generator = api.load(run, device=DEVICE)
         batch = 256
         if label == "fast":
             generator.enable_fast()
             batch = 4096
         generator.sample(batch, seed=1, batch_size=batch)  # warm-up: kernels chosen, memory allocated
-        torch.cuda.synchronize()
+        if DEVICE == "cuda":
+            torch.cuda.synchronize()
         with metered(generator.config.energy, generator.device) as tracker:
             with tracker.phase("sample"):
                 start = time.perf_counter()
                 images[label] = generator.sample(n, seed=0, batch_size=batch)
-                torch.cuda.synchronize()
+                if DEVICE == "cuda":
+                    torch.cuda.synchronize()
                 seconds = time.perf_counter() - start
         report = tracker.report()
         out[label] = {"precision": generator.precision, "batch_size": batch, "seconds": seconds,
@@ -145,7 +148,7 @@ def sampling(run: str, n: int = 50000) -> dict:
 def ddp_one_gpu(steps: int, tmp: Path) -> dict:
     out = tmp / "ddp"
     proc = sh([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2", "-m", "ecogen",
-               "train", "--data", "mnist", "--steps", str(steps), "--device", "cuda", "--sample-every", "100000",
+               "train", "--data", "mnist", "--steps", str(steps), "--device", DEVICE, "--sample-every", "100000",
                "--out", str(out), "--json", "--quiet"], timeout=300, env={"OMP_NUM_THREADS": "4"})
     if proc.returncode != 0:
         raise RuntimeError(proc.stderr[-2000:])
@@ -160,12 +163,16 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=300)
     parser.add_argument("--skip-tests", action="store_true")
+    parser.add_argument("--device", default="cuda", help="cpu: a dry run of the plumbing, not a GPU check")
+    parser.add_argument("--n-sample", type=int, default=50000)
     args = parser.parse_args()
+    global DEVICE
+    DEVICE = args.device
     import torch
 
     results: dict[str, Any] = {"torch": torch.__version__, "cuda": torch.version.cuda,
                                "gpu": torch.cuda.get_device_name(0) if torch.cuda.is_available() else None}
-    if not torch.cuda.is_available():
+    if DEVICE == "cuda" and not torch.cuda.is_available():
         raise SystemExit("gpu_check: no CUDA device here")
     if not args.skip_tests:
         step(results, "cuda_tests", cuda_tests)
@@ -177,9 +184,10 @@ def main() -> None:
             trained[recipe] = results[f"train_{recipe}"]
         step(results, "energy_nvml_vs_estimates", lambda: nvml_vs_estimates(trained))
         if trained["default"]["ok"]:
-            step(results, "sample_fast_vs_fp32", lambda: sampling(trained["default"]["run"]))
+            step(results, "sample_fast_vs_fp32", lambda: sampling(trained["default"]["run"], args.n_sample))
         step(results, "ddp_two_ranks_one_gpu", lambda: ddp_one_gpu(max(args.steps // 3, 50), Path(tmp)))
-    path = write_result("gpu_check", results)
+    results["device"] = DEVICE
+    path = write_result("gpu_check" if DEVICE == "cuda" else f"gpu_check_dry_run_{DEVICE}", results)
     print(json.dumps({k: v.get("ok") for k, v in results.items() if isinstance(v, dict)}), file=sys.stderr)
     print(f"wrote {path}", file=sys.stderr)
     if os.environ.get("OUT"):
