@@ -101,10 +101,11 @@ class _Extras(Hooks):
             self.check.append((after.seconds - s0, after.joules - j0))
 
 
-def _count(total: int, every: int | None, at_end: bool) -> int:
+def _checks(total: int, every: int | None) -> int:
+    """Quality checks in a run of ``total`` steps: every ``every`` steps, and at the end."""
     if not every:
         return 0
-    return total // every + (1 if at_end and total % every else 0)
+    return total // every + (1 if total % every else 0)
 
 
 def predict(config: TrainConfig, data: PreparedData, device: torch.device, carbon: CarbonIntensity,
@@ -117,9 +118,8 @@ def predict(config: TrainConfig, data: PreparedData, device: torch.device, carbo
                             sample_every=10**9, checkpoint_every=10**9, target_fid=None, target_kid=None,
                             energy=replace(config.energy, max_wh=None, max_gco2=None, max_seconds=None))
         trainer = Trainer(probe_cfg, run, data, device, progress=False)
-        real_total = _total(trainer, config)
-        clock, extras = _StepClock(), _Extras(bool(config.eval_every or config.target_fid or config.target_kid))
-        trainer.eval_every = None
+        total = _total(trainer, config)
+        clock, extras = _StepClock(), _Extras(bool(trainer_eval_every(config)))
         started = time.perf_counter()
         result = trainer.run([clock, extras])
         probe_seconds = time.perf_counter() - started
@@ -136,8 +136,7 @@ def predict(config: TrainConfig, data: PreparedData, device: torch.device, carbo
     low, high = min(means + [step_s]), max(means + [step_s])
     watts = step_j / step_s if step_s > 0 else 0.0
 
-    total = real_total
-    n_checks = _count(total, trainer_eval_every(config), at_end=True)
+    n_checks = _checks(total, trainer_eval_every(config))
     # periodic checkpoints before the end, the final one, and a best checkpoint at every other check (a guess:
     # how often quality improves is not known in advance)
     n_ckpt = (total - 1) // config.checkpoint_every + 1 + n_checks / 2
