@@ -77,13 +77,16 @@ class RunAccount:
         own = self._own(refresh)
         return rank_bills.combine(own, self.peers) if self.peers else own
 
+    def _with_earlier(self, wh: float, g: float, s: float) -> tuple[float, float, float]:
+        """This session's (Wh, gCO2, seconds) plus the earlier sessions' from run.json."""
+        if self.previous:
+            return wh + self.previous.total.wh, g + self.previous.total.gco2, s + self.previous.total.seconds
+        return wh, g, s
+
     def totals(self) -> tuple[float, float, float]:
         """(Wh, gCO2, seconds) over all sessions so far."""
         report = self.session_report()
-        wh, g, s = report.wh(), report.gco2(), report.total.seconds
-        if self.previous:
-            wh, g, s = wh + self.previous.total.wh, g + self.previous.total.gco2, s + self.previous.total.seconds
-        return wh, g, s
+        return self._with_earlier(report.wh(), report.gco2(), report.total.seconds)
 
     def budget_reason(self) -> str | None:
         """The budget reached, if any: 'budget_wh', 'budget_gco2' or 'budget_seconds'. With several ranks
@@ -91,10 +94,7 @@ class RunAccount:
         if not any(v is not None for v in self.budgets.values()):
             return None
         own = self._own()
-        wh, g = self.dist.sum([own.wh(), own.gco2()])
-        s = own.total.seconds
-        if self.previous:
-            wh, g, s = wh + self.previous.total.wh, g + self.previous.total.gco2, s + self.previous.total.seconds
+        wh, g, s = self._with_earlier(*self.dist.sum([own.wh(), own.gco2()]), own.total.seconds)
         checks = (("budget_wh", wh, self.config.max_wh), ("budget_gco2", g, self.config.max_gco2),
                   ("budget_seconds", s, self.config.max_seconds))
         return next((name for name, value, limit in checks if limit is not None and value >= limit), None)

@@ -37,7 +37,7 @@ from ecogen.training.distributed import Distributed
 from ecogen.training.families import FAMILIES
 from ecogen.training.interrupt import GracefulStop
 from ecogen.training.precision import autocast, resolve_precision
-from ecogen.training.targets import QualityTarget
+from ecogen.training.targets import QualityTarget, check_interval
 
 GRID_SIZE = 64
 
@@ -88,7 +88,7 @@ class Trainer:
         self.base_lrs = base_learning_rates(self.family.optimizers)  # before a checkpoint's decayed rates
         self.precision = resolve_precision(config.precision, device)
         self.target = QualityTarget.from_config(config)
-        self.eval_every = config.eval_every or (100 if self.target.metric else None)
+        self.eval_every = check_interval(config)
         self.images = torch.from_numpy(data.train.images).to(device)
         if config.channels_last:
             self.images = self.images.contiguous(memory_format=torch.channels_last)

@@ -30,7 +30,8 @@ from ecogen.energy.units import J_PER_WH
 from ecogen.errors import EcogenError
 from ecogen.rundir import RunDir
 from ecogen.training.callbacks import Hooks
-from ecogen.training.loop import Trainer
+from ecogen.training.loop import Trainer, total_steps
+from ecogen.training.targets import check_interval
 
 if TYPE_CHECKING:
     from ecogen.energy.units import CarbonIntensity
@@ -119,7 +120,7 @@ def predict(config: TrainConfig, data: PreparedData, device: torch.device, carbo
                             energy=replace(config.energy, max_wh=None, max_gco2=None, max_seconds=None))
         trainer = Trainer(probe_cfg, run, data, device, progress=False)
         total = _total(trainer, config)
-        clock, extras = _StepClock(), _Extras(bool(trainer_eval_every(config)))
+        clock, extras = _StepClock(), _Extras(bool(check_interval(config)))
         started = time.perf_counter()
         result = trainer.run([clock, extras])
         probe_seconds = time.perf_counter() - started
@@ -136,7 +137,7 @@ def predict(config: TrainConfig, data: PreparedData, device: torch.device, carbo
     low, high = min(means + [step_s]), max(means + [step_s])
     watts = step_j / step_s if step_s > 0 else 0.0
 
-    n_checks = _checks(total, trainer_eval_every(config))
+    n_checks = _checks(total, check_interval(config))
     # periodic checkpoints before the end, the final one, and a best checkpoint at every other check (a guess:
     # how often quality improves is not known in advance)
     n_ckpt = (total - 1) // config.checkpoint_every + 1 + n_checks / 2
@@ -179,14 +180,7 @@ def predict(config: TrainConfig, data: PreparedData, device: torch.device, carbo
     )
 
 
-def trainer_eval_every(config: TrainConfig) -> int | None:
-    """Steps between quality checks, as the loop sets it (a target alone checks every 100 steps)."""
-    return config.eval_every or (100 if (config.target_fid or config.target_kid) else None)
-
-
 def _total(trainer: Trainer, config: TrainConfig) -> int:
-    from ecogen.training.loop import total_steps
-
     return total_steps(config, trainer.stream.batches_per_epoch, trainer.family.batches_per_step)
 
 
