@@ -273,3 +273,12 @@ def test_an_exploding_but_finite_loss_is_divergence_too(tmp_path):
     proc = run_cli("train", *TINY, "--steps", "8", "--lr-g", "1000", "--lr-d", "1000", "--out", str(tmp_path / "r"),
                    "--quiet")
     assert proc.returncode == 3 and "diverged" in proc.stderr, proc.stderr[-500:]
+
+
+def test_a_runs_own_threads_do_not_make_the_machine_look_busy():
+    from ecogen.energy.machine import crowded
+
+    assert not crowded(2.01, 2, own=1.95)  # a 2-thread run alone on 2 cores: its own threads are the load
+    assert crowded(3.0, 2, own=1.33)  # the same run with one more busy process beside it
+    assert crowded(2.2, 2, own=1.0)  # a 1-thread run, and more than the free core's worth of others
+    assert crowded(2.5, 2) and not crowded(1.5, 2)  # no own threads: the load against the cores

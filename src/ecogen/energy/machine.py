@@ -66,10 +66,19 @@ def others_running() -> int | None:
     return max(running - 1, 0)
 
 
-def contention(since: tuple[int, int] | None = None) -> dict[str, object]:
-    """Is something else competing for the cores? The 1-minute load against the usable cores, and the
-    share of CPU time the hypervisor stole since ``since`` (a ``cpu_times()`` reading). CPU-time energy
-    estimates count time lost to competition, so a busy machine inflates them."""
+def crowded(load: float, cores: int, own: float = 0.0) -> bool:
+    """Do other processes want more cores than the caller leaves free? ``own`` is the caller's own
+    average of busy threads (its CPU seconds per wall second): a run's own threads are in the load
+    average too, and a 2-thread run on 2 cores would otherwise always look busy. Half a core of others
+    is tolerated where the caller fills the machine (a shell, a monitor)."""
+    return load - own > max(cores - own, 0.5)
+
+
+def contention(since: tuple[int, int] | None = None, own: float = 0.0) -> dict[str, object]:
+    """Is something else competing for the cores? The 1-minute load, less the caller's ``own`` busy
+    threads, against the cores, and the share of CPU time the hypervisor stole since ``since`` (a
+    ``cpu_times()`` reading). CPU-time energy estimates count time lost to competition, so a busy
+    machine inflates them."""
     cores = visible_cores()
     try:
         load = os.getloadavg()[0]
@@ -79,5 +88,5 @@ def contention(since: tuple[int, int] | None = None) -> dict[str, object]:
     steal_share = None
     if since is not None and total > since[0]:
         steal_share = round((steal - since[1]) / (total - since[0]), 4)
-    busy = load > cores or (steal_share is not None and steal_share > 0.1)
+    busy = crowded(load, cores, own) or (steal_share is not None and steal_share > 0.1)
     return {"load_1min": round(load, 2), "usable_cores": cores, "steal_share": steal_share, "busy": busy}

@@ -7,6 +7,7 @@ is about to write (see callbacks.ShareBill) and the budgets are checked against 
 from __future__ import annotations
 
 import socket
+import time
 from dataclasses import replace
 
 import torch
@@ -36,6 +37,7 @@ class RunAccount:
         self.peak = cached_peak(device, "bfloat16" if precision == "bf16" else "float32")
         self.machine = describe_machine(device)
         self.cpu_start = cpu_times()  # for the steal share over this session
+        self.own_start = (time.process_time(), time.perf_counter())  # this process's own busy threads
         self.quality: dict | None = None  # the quality target's record, set by the loop
         self.host = socket.gethostname()
         self.peers: list[dict] = []  # the other ranks' figures at the last gather (rank 0 only)
@@ -99,6 +101,11 @@ class RunAccount:
                   ("budget_seconds", s, self.config.max_seconds))
         return next((name for name, value, limit in checks if limit is not None and value >= limit), None)
 
+    def _own_threads(self) -> float:
+        """This process's CPU seconds per wall second since the session began: its share of the load."""
+        cpu, wall = time.process_time() - self.own_start[0], time.perf_counter() - self.own_start[1]
+        return cpu / wall if wall > 0 else 0.0
+
     def write(self, stop_reason: str, step: int, train_images: int) -> records.RunRecord:
         report = self.session_report(refresh=True)
         ranks = None
@@ -112,7 +119,7 @@ class RunAccount:
             stop_reason=stop_reason,
             step=step,
             train_images=train_images,
-            machine={**self.machine, "contention": contention(self.cpu_start)},
+            machine={**self.machine, "contention": contention(self.cpu_start, own=self._own_threads())},
             peak=self.peak * world if self.peak else None,  # every rank's device at its peak
             budgets=self.budgets,
             quality=self.quality,
