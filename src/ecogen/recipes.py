@@ -48,8 +48,9 @@ RECIPES.add("green", Recipe(
     },
     "ecogen's energy-for-quality choice on CPUs with bf16 units (measured: benchmarks/green_vs_reference.py): "
     "half-width networks at 4x the learning rate, batch 32, a spectrally normalised D with hinge loss and "
-    "Adam (0, 0.9), bf16 autocast where probed faster, channels-last, and a 250-sample FID check every 70 steps so --target-fid/--target-kid stop the run as soon as the "
-    "quality is reached (the best checkpoint is kept).",
+    "Adam (0, 0.9), bf16 autocast where probed faster, channels-last, and a 250-sample FID check every 70 "
+    "steps so --target-fid/--target-kid stop the run as soon as the quality is reached (the best checkpoint "
+    "is kept).",
 ))
 
 RECIPES.add("quality", Recipe(
