@@ -3,8 +3,14 @@
 from __future__ import annotations
 
 import os
+import queue
+import signal
 import subprocess
 import sys
+import threading
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -95,3 +101,48 @@ def run_cli(*args: str, cwd: Path | None = None, timeout: float = 300,
         else:
             os.environ["COLUMNS"] = saved[2]
     return subprocess.CompletedProcess(["ecogen", *args], code, out.getvalue(), err.getvalue())
+
+
+def _default_sigint() -> None:
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+@contextmanager
+def child(*args: str, cwd: Path | None = None) -> Iterator[subprocess.Popen]:
+    """``python -m ecogen ARGS`` as its own process, with SIGINT's default action restored: under
+    ``nohup ... &`` (as a batch runner starts the suite) SIGINT is ignored and children inherit that, so
+    Ctrl-C tests would see nothing. Killed at the end whatever happens, so no server outlives its test."""
+    env = {**os.environ, "PYTHONUNBUFFERED": "1", "COLUMNS": "120"}
+    proc = subprocess.Popen([sys.executable, "-m", "ecogen", *args], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            text=True, cwd=cwd, env=env, preexec_fn=_default_sigint)
+    try:
+        yield proc
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        proc.communicate(timeout=30)
+
+
+def read_until(stream, marker: str, timeout: float = 60) -> str:
+    """What a child wrote to ``stream`` up to and including the line holding ``marker`` (or a failed test).
+    Lines are read by a thread: ``select`` on a buffered text pipe misses lines already in the buffer."""
+    lines: queue.Queue = queue.Queue()
+
+    def pump() -> None:
+        for line in iter(stream.readline, ""):
+            lines.put(line)
+            if marker in line:
+                return
+        lines.put(None)
+
+    threading.Thread(target=pump, daemon=True).start()
+    seen, deadline = "", time.time() + timeout
+    while marker not in seen:
+        try:
+            line = lines.get(timeout=max(deadline - time.time(), 0.01))
+        except queue.Empty:
+            raise AssertionError(f"no {marker!r} within {timeout} s; got {seen!r}") from None
+        if line is None:
+            raise AssertionError(f"the process ended before {marker!r}; got {seen!r}")
+        seen += line
+    return seen

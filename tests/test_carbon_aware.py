@@ -226,17 +226,14 @@ def test_ctrl_c_while_waiting_cancels_cleanly(tmp_path):
     start = hour_floor(time.time())
     forecast = write_csv(tmp_path / "f.csv", start, [500, 500, 20, 500])  # the best hour is 2 h ahead
     out = tmp_path / "run"
-    proc = subprocess.Popen([sys.executable, "-m", "ecogen", "train", *TINY, "--steps", "4", "--forecast",
-                             str(forecast), "--deadline", format_time(start + 4 * HOUR), "--out", str(out)],
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    lines = []
-    for line in proc.stderr:
-        lines.append(line)
-        if line.startswith("start:"):
-            break
-    time.sleep(1.0)
-    proc.send_signal(signal.SIGINT)
-    rest = proc.communicate(timeout=60)[1]
-    assert proc.returncode == 130, "".join(lines) + rest
+    from conftest import child, read_until
+
+    with child("train", *TINY, "--steps", "4", "--forecast", str(forecast), "--deadline",
+               format_time(start + 4 * HOUR), "--out", str(out)) as proc:
+        lines = read_until(proc.stderr, "start:")
+        time.sleep(1.0)
+        proc.send_signal(signal.SIGINT)
+        rest = proc.communicate(timeout=60)[1]
+    assert proc.returncode == 130, lines + rest
     assert "cancelled before the planned start" in rest and "Traceback" not in rest
     assert not (out / "config.yaml").exists() and not (out / "run.json").exists()

@@ -16,7 +16,7 @@ LAYERS = [
     {"training"},
     {"generation", "transforms", "compose"},
     {"report", "rating"},
-    {"recipes", "resolve", "planning", "session", "cli_options", "cli_train", "api", "cli", "cli_transform", "cli_rate", "cli_report", "__init__", "__main__"},
+    {"recipes", "resolve", "planning", "session", "api", "cli", "__init__", "__main__"},
 ]
 LEVEL = {name: i for i, names in enumerate(LAYERS) for name in names}
 ROOT = Path(ecogen.__file__).parent

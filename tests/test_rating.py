@@ -154,18 +154,14 @@ def test_the_cli_makes_and_scores_a_study(two_runs, tmp_path):
 
 def test_rate_serve_prints_its_url_warns_off_localhost_and_stops_on_ctrl_c(study):
     import signal
-    import socket
-    import subprocess
-    import sys
     import time
     import urllib.request
 
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    proc = subprocess.Popen([sys.executable, "-m", "ecogen", "rate", "serve", str(study), "--host", "0.0.0.0",
-                             "--port", str(port)], stderr=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-    try:
+    from conftest import child, read_until
+
+    with child("rate", "serve", str(study), "--host", "0.0.0.0", "--port", "0") as proc:
+        err = read_until(proc.stderr, "rating page:")
+        port = int(err.split("http://0.0.0.0:")[1].split("/")[0])
         deadline, page = time.time() + 60, None
         while time.time() < deadline and page is None:
             try:
@@ -173,8 +169,7 @@ def test_rate_serve_prints_its_url_warns_off_localhost_and_stops_on_ctrl_c(study
             except OSError:
                 time.sleep(0.3)
         assert page is not None and "Real or generated?" in page
-    finally:
         proc.send_signal(signal.SIGINT)
-        _, err = proc.communicate(timeout=30)
+        _, rest = proc.communicate(timeout=30)
     assert proc.returncode == 0
     assert f"http://0.0.0.0:{port}/" in err and "warning: listening on 0.0.0.0" in err

@@ -11,14 +11,20 @@ from pathlib import Path
 from typing import Annotated, Any, Literal, TypeVar
 
 import yaml
-from pydantic import ConfigDict, Field, TypeAdapter, ValidationError
+from pydantic import ConfigDict, Field, Strict, TypeAdapter, ValidationError
 from pydantic.dataclasses import dataclass
 
 from ecogen.errors import ConfigError
 
 _STRICT = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)  # inf and nan are never a setting
 
-Positive = Annotated[int, Field(gt=0)]
+# Whole numbers and switches are taken only as themselves: `steps: true` is not 1 step, nor `"5"` five.
+Int = Annotated[int, Strict()]
+Bool = Annotated[bool, Strict()]
+COUNT_MAX = 10**9  # steps, epochs, intervals: a billion is past any run; 10^30 is a typo
+SEED_MAX = 2**32 - 1  # seeds are mixed with steps and ranks; 32 bits keep every mix inside a signed 64-bit int
+Positive = Annotated[Int, Field(gt=0, le=COUNT_MAX)]
+Seed = Annotated[Int, Field(ge=0, le=SEED_MAX)]
 PositiveFloat = Annotated[float, Field(gt=0)]
 
 
@@ -27,11 +33,11 @@ class DataConfig:
     """Where images come from and how they are fitted to the model."""
 
     source: str = "mnist"  # mnist | digits | faces | emoji[:FONT] | cifar10:PATH | folder:PATH | npz:PATH
-    image_size: Annotated[int, Field(gt=0, le=1024)] = 32  # beyond 1024 px a DCGAN is not the tool
+    image_size: Annotated[Int, Field(gt=0, le=1024)] = 32  # beyond 1024 px a DCGAN is not the tool
     channels: Literal[1, 3] | None = None  # None: the source's own channel count
     fit: Literal["auto", "resize", "pad"] = "auto"  # auto: pad small gaps, resize large ones
     holdout: Annotated[float, Field(ge=0.0, lt=1.0)] = 0.1
-    split_seed: int = 0
+    split_seed: Seed = 0
     background: Annotated[str, Field(min_length=1, max_length=40)] = "white"  # behind transparent pixels (emoji, RGBA)
 
 
@@ -40,20 +46,20 @@ class ModelConfig:
     """Architecture; the checkpoint stores it so a model is always rebuilt from its file."""
 
     name: str = "dcgan"
-    latent_dim: Annotated[int, Field(gt=0, le=16384)] = 100
+    latent_dim: Annotated[Int, Field(gt=0, le=16384)] = 100
     width_mult: Annotated[float, Field(gt=0, le=16)] = 1.0  # channel widths scale from 64 at the highest resolution
     d_downsample: Literal["stride", "avgpool"] = "stride"
     # BatchNorm after every D conv but the first (DCGAN), or spectral normalisation of every D conv
     d_norm: Literal["none", "batch", "spectral"] = "batch"
-    conditional: bool = False  # class-conditional G/D or VAE (labels from the data)
+    conditional: Bool = False  # class-conditional G/D or VAE (labels from the data)
     classes: list[str] | None = None  # filled from the data's labels when a conditional run starts
     g_conditioning: Literal["input", "batchnorm"] = "input"  # class at G's input only, or in every BatchNorm too
     d_conditioning: Literal["concat", "projection", "both"] = "concat"  # how D sees the class
-    aux_classifier: bool = False  # conditional GAN: D also classifies (AC-GAN); measured worse here (35% vs 57%)
+    aux_classifier: Bool = False  # conditional GAN: D also classifies (AC-GAN); measured worse here (35% vs 57%)
     # VAE only: the negative ELBO is recon + beta x KL; KL's weight ramps from 0 over kl_warmup steps.
     beta: Annotated[float, Field(ge=0)] = 1.0
     recon: Literal["mse", "bce"] = "mse"  # Gaussian (sum of squares / 2) or Bernoulli likelihood
-    kl_warmup: Annotated[int, Field(ge=0)] = 0
+    kl_warmup: Annotated[Int, Field(ge=0, le=COUNT_MAX)] = 0
 
 
 @dataclass(config=_STRICT)
@@ -87,7 +93,7 @@ class DistConfig:
 
     backend: Literal["auto", "gloo", "nccl"] = "auto"  # auto: nccl when each process has its own GPU, else gloo
     timeout_s: Annotated[float, Field(gt=0, le=86_400)] = 600.0  # a collective waits this long for a dead rank
-    sync_bn: bool = False  # BatchNorm statistics over the global batch (CUDA only)
+    sync_bn: Bool = False  # BatchNorm statistics over the global batch (CUDA only)
 
 
 @dataclass(config=_STRICT)
@@ -100,18 +106,18 @@ class TrainConfig:
     energy: EnergyConfig = dataclasses.field(default_factory=EnergyConfig)
     dist: DistConfig = dataclasses.field(default_factory=DistConfig)
     loss: str = "nonsaturating"
-    batch_size: Annotated[int, Field(gt=0, le=65536)] = 64  # per process: torchrun's global batch is N x this
+    batch_size: Annotated[Int, Field(gt=0, le=65536)] = 64  # per process: torchrun's global batch is N x this
     epochs: Positive | None = 5
     steps: Positive | None = None  # when set, overrides epochs
-    d_steps: Annotated[int, Field(gt=0, le=100)] = 1  # discriminator updates per generator update
-    seed: int = 0
+    d_steps: Annotated[Int, Field(gt=0, le=100)] = 1  # discriminator updates per generator update
+    seed: Seed = 0
     device: str = "auto"
     log_every: Positive = 50
     sample_every: Positive = 500
     checkpoint_every: Positive = 1000
     keep_checkpoints: Positive = 3
     eval_every: Positive | None = None  # steps between quality checks during training (None: never)
-    eval_n: Annotated[int, Field(ge=2, le=1_000_000)] = 500  # generated images per check
+    eval_n: Annotated[Int, Field(ge=2, le=1_000_000)] = 500  # generated images per check
     eval_metrics: str = "fid,kid"
     eval_extractor: str = "auto"  # auto (mnist grey, emoji colour) | mnist | emoji | inception[:PATH] | classifier:PATH
     # Quality targets: checked at every quality check (every eval_every steps, default 100 when a target is
@@ -120,10 +126,10 @@ class TrainConfig:
     target_kid: float | None = None
     # Speed: bf16 autocast (auto: where this device runs it faster) and channels-last memory layout.
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
-    channels_last: bool = False
+    channels_last: Bool = False
     ema_decay: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None  # EMA of the generator's weights, used to sample
     r1_gamma: Annotated[float, Field(ge=0.0)] = 0.0  # GAN: R1 penalty on D's gradient at real images (0: off)
-    r1_every: Annotated[int, Field(gt=0, le=1000)] = 1  # lazy R1: every n-th D update, scaled by n (StyleGAN2)
+    r1_every: Annotated[Int, Field(gt=0, le=1000)] = 1  # lazy R1: every n-th D update, scaled by n (StyleGAN2)
     augment: str = "none"  # GAN: DiffAugment policy for D's inputs, e.g. "translation,cutout" (see training/augment.py)
     recipe: str | None = None  # the recipe this config was layered on (see ecogen.resolve), for the record
 

@@ -22,13 +22,13 @@ from rich.table import Column
 def make_progress(enabled: bool = True, console: Console | None = None) -> Progress:
     fixed = {"no_wrap": True}
     return Progress(
-        TextColumn("[bold]{task.description}", table_column=Column(**fixed)),
+        TextColumn("{task.description}", style="bold", markup=False, table_column=Column(**fixed)),
         BarColumn(bar_width=None, table_column=Column(ratio=1, min_width=6)),
         MofNCompleteColumn(table_column=Column(**fixed)),
         TimeElapsedColumn(table_column=Column(**fixed)),
         TimeRemainingColumn(table_column=Column(**fixed)),
-        TextColumn("{task.fields[info]}", table_column=Column(ratio=3, overflow="fold")),
-        console=console or Console(stderr=True),  # stdout is kept for results (--json must parse)
+        TextColumn("{task.fields[info]}", markup=False, table_column=Column(ratio=3, overflow="fold")),
+        console=console or Console(stderr=True, markup=False),  # stdout is kept for results (--json must parse)
         disable=not enabled,
         expand=True,
     )

@@ -18,7 +18,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from ecogen import atomic
 from ecogen.compose.registries import ALPHAS, ELEMENT_SOURCES
-from ecogen.config import parse_yaml, read_text_file
+from ecogen.config import Seed, parse_yaml, read_text_file
 from ecogen.errors import ConfigError
 from ecogen.registry import Registry
 
@@ -44,9 +44,9 @@ class Element(BaseModel):
     model_config = _STRICT
     source: str  # a registered element source (compose/elements.py)
     cls: str | None = Field(None, alias="class")  # class, or with seed/interpolate/mix on a conditional model
-    seed: int = 0
+    seed: Seed = 0
     path: str | None = None  # image
-    seeds: list[int] | None = None  # interpolate: two; mix: two or more
+    seeds: list[Seed] | None = None  # interpolate: two; mix: two or more
     t: float = Field(0.5, ge=0.0, le=1.0)  # interpolate
     weights: list[float] | None = None  # mix: one per seed
     layer: int | None = Field(None, ge=1)  # mix: blend activations after this generator layer

@@ -15,17 +15,22 @@ applies there, and outside the file's range, and the bill says which source cove
 
 from __future__ import annotations
 
+import bisect
 import csv
 import datetime as dt
 import json
+import math
 import re
 import statistics
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 from ecogen.errors import ConfigError
 
 UTC = dt.timezone.utc
+MAX_BYTES = 64 << 20  # a year of 1-minute rows is ~20 MB; more is not an intensity file
+EARLIEST, LATEST = dt.datetime(1970, 1, 1, tzinfo=UTC).timestamp(), dt.datetime(2200, 1, 1, tzinfo=UTC).timestamp()
 
 
 @dataclass(frozen=True)
@@ -60,11 +65,17 @@ class IntensitySeries:
     def end(self) -> float:
         return self.intervals[-1].end
 
+    @cached_property
+    def _ends(self) -> list[float]:
+        return [iv.end for iv in self.intervals]
+
     def segments(self, start: float, end: float) -> list[Segment]:
-        """[start, end) cut where the intensity changes: the file's intervals, the fallback elsewhere."""
+        """[start, end) cut where the intensity changes: the file's intervals, the fallback elsewhere.
+        The first interval is found by bisection: the clock asks for a few seconds of a year-long file."""
         out: list[Segment] = []
         t = start
-        for iv in self.intervals:
+        first = bisect.bisect_right(self._ends, start)
+        for iv in self.intervals[first:]:
             if iv.end <= t:
                 continue
             if iv.start >= end:
@@ -104,7 +115,13 @@ def parse_time(text: str, where: str) -> float:
         raise ConfigError(f"{where}: {value!r} is not an ISO 8601 time (e.g. 2026-11-28T08:00Z)") from None
     if when.tzinfo is None:
         when = when.replace(tzinfo=UTC)
-    return when.timestamp()
+    try:
+        t = when.timestamp()
+    except (OverflowError, ValueError):
+        t = math.inf
+    if not EARLIEST <= t < LATEST:
+        raise ConfigError(f"{where}: {value!r} is outside 1970 to 2200")
+    return t
 
 
 def format_time(t: float) -> str:
@@ -112,13 +129,18 @@ def format_time(t: float) -> str:
 
 
 def _duration_minutes(value: object, where: str) -> float:
+    """A record's length: HH:MM:SS (or D.HH:MM:SS) or minutes; finite, above 0 and at most a year."""
     if isinstance(value, (int, float)) and not isinstance(value, bool):
-        return float(value)
-    match = re.fullmatch(r"(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?", str(value).strip())
-    if not match:
-        raise ConfigError(f"{where}: Duration {value!r} is neither HH:MM:SS nor a number of minutes")
-    days, hours, minutes, seconds = (int(g) if g else 0 for g in match.groups())
-    return days * 1440 + hours * 60 + minutes + seconds / 60
+        minutes = float(value)
+    else:
+        match = re.fullmatch(r"(?:(\d+)\.)?(\d{1,2}):(\d{2}):(\d{2})(?:\.\d+)?", str(value).strip()[:40])
+        if not match:
+            raise ConfigError(f"{where}: Duration {str(value)[:40]!r} is neither HH:MM:SS nor a number of minutes")
+        days, hours, minutes_, seconds = (int(g) if g else 0 for g in match.groups())
+        minutes = days * 1440 + hours * 60 + minutes_ + seconds / 60
+    if not 0 < minutes <= 366 * 1440:  # NaN fails this too
+        raise ConfigError(f"{where}: Duration must be above 0 and at most a year (got {str(value)[:40]!r})")
+    return minutes
 
 
 def _number(value: object, where: str) -> float:
@@ -153,7 +175,7 @@ def _read_json(path: Path, text: str) -> list[tuple[float, float | None, float, 
     except json.JSONDecodeError as err:
         raise ConfigError(f"{path}: not valid JSON ({err.msg}, line {err.lineno})") from None
     if isinstance(data, list) and data and isinstance(data[0], dict) and "forecastdata" in {k.lower() for k in data[0]}:
-        data = [rec for block in data for k, v in block.items() if k.lower() == "forecastdata" for rec in v]
+        data = _forecast_records(path, data)
     if not isinstance(data, list):
         raise ConfigError(f"{path}: expected a list of {{Location, Time, Rating, Duration}} records")
     points = []
@@ -171,15 +193,42 @@ def _read_json(path: Path, text: str) -> list[tuple[float, float | None, float, 
     return points
 
 
-def read_series(path: str | Path, fallback_g_per_kwh: float, fallback_source: str) -> IntensitySeries:
-    """Read and check an intensity file; every problem is one ConfigError naming the file and line."""
-    path = Path(path)
+def _forecast_records(path: Path, blocks: list) -> list:
+    """A forecast response's ``forecastData`` lists, joined; anything else there is an error naming it."""
+    records = []
+    for i, block in enumerate(blocks):
+        data = block.get(next((k for k in block if k.lower() == "forecastdata"), ""), None) if isinstance(block, dict) else None
+        if not isinstance(data, list):
+            raise ConfigError(f"{path}, block {i}: expected a forecastData list of {{Time, Rating, Duration}} records")
+        records.extend(data)
+    return records
+
+
+def _read_text(path: Path) -> str:
+    """A regular file of at most MAX_BYTES, as UTF-8 (a byte-order mark, as Excel writes, is dropped).
+    A pipe or a device is refused before it is opened: one would hang, the other never end."""
+    if not path.exists():
+        raise ConfigError(f"{path}: no such intensity file")
+    if not path.is_file():
+        raise ConfigError(f"{path}: not a regular file (a pipe, device or folder cannot be an intensity file)")
     try:
-        text = path.read_text()
-    except FileNotFoundError:
-        raise ConfigError(f"{path}: no such intensity file") from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ConfigError(f"{path}: cannot read it ({err})") from None
+        with open(path, "rb") as handle:
+            data = handle.read(MAX_BYTES + 1)
+    except OSError as err:
+        raise ConfigError(f"{path}: cannot read it ({err.strerror or err})") from None
+    if len(data) > MAX_BYTES:
+        raise ConfigError(f"{path}: larger than {MAX_BYTES >> 20} MiB: not an intensity file")
+    try:
+        return data.decode("utf-8-sig")
+    except UnicodeDecodeError:
+        raise ConfigError(f"{path}: not UTF-8 text") from None
+
+
+def read_series(path: str | Path, fallback_g_per_kwh: float, fallback_source: str) -> IntensitySeries:
+    """Read and check an intensity file; every problem is one ConfigError naming the file and line. The one
+    reader of intensity and forecast files, for billing (--intensity) and for planning (--forecast)."""
+    path = Path(path)
+    text = _read_text(path)
     points = _read_json(path, text) if text.lstrip().startswith(("[", "{")) else _read_csv(path, text)
     if not points:
         raise ConfigError(f"{path}: holds no intensity values")

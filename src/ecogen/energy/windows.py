@@ -3,6 +3,8 @@ and still ends before the deadline (the Carbon Aware SDK's and CATS's rule)."""
 
 from __future__ import annotations
 
+import bisect
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from ecogen.energy.intensity import IntensitySeries, format_time
@@ -41,6 +43,26 @@ def best_window(series: IntensitySeries, seconds: float, now: float, deadline: f
         for t in (iv.start, iv.end - seconds):
             if now <= t <= latest:
                 starts.add(t)
-    candidates = [window(series, t, seconds) for t in sorted(starts)]
-    best = min(candidates, key=lambda w: (round(w.mean_g_per_kwh, 9), w.start))
-    return best, candidates[0]
+    best = min(sorted(starts), key=_mean_over(series, now, deadline, seconds))
+    return window(series, best, seconds), window(series, now, seconds)
+
+
+def _mean_over(series: IntensitySeries, now: float, deadline: float, seconds: float) -> Callable[[float], tuple]:
+    """A window's mean intensity from prefix sums of the timeline [now, deadline): two bisections each,
+    so the search is O(n log n) in the file's rows (it was quadratic: a year of 5-minute rows took minutes).
+    Means are compared to 6 decimals (the sums' rounding), ties going to the earliest start."""
+    segments = series.segments(now, deadline)
+    times = [s.start - now for s in segments] + [deadline - now]
+    sums = [0.0]
+    for s in segments:
+        sums.append(sums[-1] + (s.end - s.start) * s.g_per_kwh)
+
+    def integral(t: float) -> float:
+        k = min(max(bisect.bisect_right(times, t) - 1, 0), len(segments) - 1)
+        return sums[k] + (t - times[k]) * segments[k].g_per_kwh
+
+    def key(start: float) -> tuple:
+        t = start - now
+        return round((integral(t + seconds) - integral(t)) / seconds, 6), start
+
+    return key

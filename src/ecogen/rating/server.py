@@ -8,17 +8,22 @@ written, and a malformed or replayed request gets a 4xx and changes nothing.
 from __future__ import annotations
 
 import re
+import socket
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from flask import Flask, abort, jsonify, request, send_file
+from werkzeug.serving import BaseWSGIServer, make_server
+
+from ecogen.errors import EcogenError
 
 from ecogen.rating.store import ANSWERS, AnswerStore, Conflict
 from ecogen.rating.study import IMAGES, load_study
 
 NAME_MAX = 64
 ID_PATTERN = re.compile(r"[0-9a-f]{16}")
+INT_MAX = 2**31 - 1  # ids and positions: SQLite takes 64 bits, no study comes near 31
 CSP = "default-src 'self'; img-src 'self'; style-src 'self' 'unsafe-inline'; script-src 'self' 'unsafe-inline'"
 
 
@@ -33,7 +38,7 @@ def _name(value: Any) -> str | None:
 
 
 def create_app(folder: str | Path) -> Flask:
-    folder = Path(folder)
+    folder = Path(folder).resolve()  # Flask's send_file joins a relative path to the package, not the cwd
     study = load_study(folder)
     store = AnswerStore(folder, study)
     images = {i.id: folder / IMAGES / f"{i.id}.png" for i in study.images}
@@ -50,12 +55,17 @@ def create_app(folder: str | Path) -> Flask:
         return response
 
     def body() -> dict:
-        data = request.get_json(silent=True)
+        try:
+            data = request.get_json(silent=True)
+        except RecursionError:  # a body nested thousands deep: the parser gives up, so do we
+            abort(400, "the JSON body is nested too deeply")
         if not isinstance(data, dict):
             abort(400, "expected a JSON object")
         return data
 
     def known(rater_id: int) -> int:
+        if rater_id > INT_MAX:
+            abort(400, "rater id out of range")
         if not store.exists(rater_id):
             abort(404, "no such rater")
         return rater_id
@@ -89,7 +99,8 @@ def create_app(folder: str | Path) -> Flask:
     def answer(rater_id: int):  # type: ignore[no-untyped-def]
         data = body()
         position, image_id, value = data.get("position"), data.get("image_id"), data.get("answer")
-        if (not isinstance(position, int) or isinstance(position, bool) or not isinstance(image_id, str)
+        if (not isinstance(position, int) or isinstance(position, bool) or not 0 <= position <= INT_MAX
+                or not isinstance(image_id, str)
                 or not ID_PATTERN.fullmatch(image_id) or value not in ANSWERS):
             abort(400, "expected position (int), image_id and answer (real or fake)")
         try:
@@ -108,8 +119,20 @@ def create_app(folder: str | Path) -> Flask:
     return app
 
 
-def serve(folder: str | Path, host: str = "127.0.0.1", port: int = 8765) -> None:
-    """Run the page until Ctrl-C (Werkzeug's threaded server: plenty for a handful of raters)."""
-    from werkzeug.serving import run_simple
-
-    run_simple(host, port, create_app(folder), threaded=True)
+def open_server(folder: str | Path, host: str = "127.0.0.1", port: int = 8765) -> BaseWSGIServer:
+    """The page on a bound socket, not yet serving: a port in use is an error before any URL is announced
+    (Werkzeug alone would print its own message and exit 1). Werkzeug's threaded server: plenty for a
+    handful of raters. Call ``serve_forever()``; Ctrl-C stops it."""
+    if not 0 <= port < 65536:
+        raise EcogenError(f"--port must be 0 to 65535 (got {port})")
+    app = create_app(folder)
+    try:
+        family = socket.AF_INET6 if ":" in host else socket.AF_INET
+        sock = socket.create_server((host, port), family=family)
+    except OSError as err:
+        raise EcogenError(f"cannot listen on {host}:{port}: {err.strerror or err} (is another server using it? "
+                          f"choose another --port)") from None
+    try:
+        return make_server(host, port, app, threaded=True, fd=sock.fileno())
+    finally:
+        sock.close()  # the server holds its own duplicate of the socket

@@ -14,6 +14,7 @@ from contextlib import closing, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from ecogen.errors import EcogenError
 from ecogen.rating.study import Study, rater_sequence
 
 DB_FILE = "answers.sqlite"
@@ -47,21 +48,55 @@ class Answer:
     answered_at: float
 
 
+TABLES = {"raters": ["id", "name", "created"], "sequence": ["rater_id", "position", "image_id", "shown_at"],
+          "answers": ["rater_id", "position", "image_id", "source", "truth", "answer", "shown_at", "answered_at"]}
+
+
 class AnswerStore:
-    def __init__(self, folder: str | Path, study: Study) -> None:
-        self.path, self.study = Path(folder) / DB_FILE, study
+    """``readonly`` (``rate results``): the file is opened read-only and never created or changed; a
+    missing one holds no answers. Either way a damaged or foreign file is one EcogenError, before any write."""
+
+    def __init__(self, folder: str | Path, study: Study, readonly: bool = False) -> None:
+        self.path, self.study, self.readonly = Path(folder) / DB_FILE, study, readonly
+        if readonly and not self.path.exists():
+            return
         with self._db() as db:
-            db.executescript(SCHEMA)
+            self._check(db)
+            if not readonly:
+                db.executescript(SCHEMA)
+
+    def _check(self, db: sqlite3.Connection) -> None:
+        """Our three tables with their columns, or nothing yet (a new file); anything else is not ours."""
+        found = {name: [c[1] for c in db.execute(f"PRAGMA table_info({name})")] for (name,) in
+                 db.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if found and found != TABLES:
+            raise EcogenError(f"{self.path}: not an ecogen answers file (tables {', '.join(sorted(found))[:80]}); "
+                              f"move it away or use another study folder")
 
     @contextmanager
     def _db(self) -> Iterator[sqlite3.Connection]:
-        with closing(sqlite3.connect(self.path, timeout=10)) as db:
-            db.execute("PRAGMA foreign_keys = ON")
-            with db:  # one transaction: committed on success, rolled back on any error
-                yield db
+        if self.path.is_symlink() or (self.path.exists() and not self.path.is_file()):
+            raise EcogenError(f"{self.path}: not a regular file")
+        try:
+            uri = f"{self.path.resolve().as_uri()}?mode=ro" if self.readonly else str(self.path)
+            with closing(sqlite3.connect(uri, timeout=10, uri=self.readonly)) as db:
+                db.execute("PRAGMA foreign_keys = ON")
+                with db:  # one transaction: committed on success, rolled back on any error
+                    yield db
+        except sqlite3.IntegrityError:
+            raise  # a race between two requests: the caller turns it into a Conflict
+        except sqlite3.DatabaseError as err:  # "file is not a database", a damaged page, a locked file
+            raise EcogenError(f"{self.path}: cannot be read as an answers database ({err})") from None
 
     def rater(self, name: str) -> int:
-        """The rater's id, registering them (and fixing their sequence) on first arrival."""
+        """The rater's id, registering them (and fixing their sequence) on first arrival; of two requests
+        for one new name at once, the second finds the first's rater."""
+        try:
+            return self._rater(name)
+        except sqlite3.IntegrityError:
+            return self._rater(name)
+
+    def _rater(self, name: str) -> int:
         with self._db() as db:
             row = db.execute("SELECT id FROM raters WHERE name = ?", (name,)).fetchone()
             if row:
@@ -94,6 +129,12 @@ class AnswerStore:
         """Store one answer; a replay, an answer out of order or for another image raises Conflict."""
         if answer not in ANSWERS:
             raise ValueError(f"answer must be one of {ANSWERS}")
+        try:
+            self._answer(rater_id, position, image_id, answer)
+        except sqlite3.IntegrityError:  # the same answer sent twice at once: the first one is stored
+            raise Conflict("this image was already answered") from None
+
+    def _answer(self, rater_id: int, position: int, image_id: str, answer: str) -> None:
         with self._db() as db:
             row = db.execute("SELECT image_id, shown_at FROM sequence WHERE rater_id = ? AND position = ?",
                              (rater_id, position)).fetchone()
@@ -109,6 +150,8 @@ class AnswerStore:
                        (rater_id, position, image_id, image.source, image.truth, answer, row[1], time.time()))
 
     def answers(self) -> list[Answer]:
+        if self.readonly and not self.path.exists():
+            return []
         with self._db() as db:
             rows = db.execute("SELECT r.name, a.position, a.image_id, a.source, a.truth, a.answer, a.shown_at, "
                               "a.answered_at FROM answers a JOIN raters r ON r.id = a.rater_id "

@@ -7,6 +7,7 @@ from typing import Any
 from typing import TYPE_CHECKING
 
 from rich.table import Table
+from rich.text import Text
 
 if TYPE_CHECKING:  # types only: the CLI imports these tables before it needs torch
     from ecogen.energy.record import RunRecord
@@ -39,7 +40,7 @@ def bill_table(record: RunRecord, title: str) -> Table:
     for name, rec in rows:
         util = f"{rec.utilization:.1%}" if rec.utilization is not None else "-"
         table.add_row(
-            f"[bold]{name}[/]" if name == "total" else name,
+            Text(name, style="bold") if name == "total" else name,
             f"{rec.seconds:.2f}",
             si(rec.wh, "Wh"),
             f"{rec.wh / total_wh:.1%}",
@@ -60,7 +61,7 @@ def ranks_table(record: RunRecord) -> Table:
     for r in record.ranks or []:
         table.add_row(str(r.rank), r.host, r.device, f"{r.seconds:.2f}", si(r.wh, "Wh"), f"{r.wh / total_wh:.1%}",
                       si(r.gco2, "g"), si(r.flops) if r.flops else "-")
-    table.add_row("[bold]sum[/]", "", "", f"{record.total.seconds:.2f} (wall)", si(record.total.wh, "Wh"), "100.0%",
+    table.add_row(Text("sum", style="bold"), "", "", f"{record.total.seconds:.2f} (wall)", si(record.total.wh, "Wh"), "100.0%",
                   si(record.total.gco2, "g"), si(record.total.flops) if record.total.flops else "-")
     return table
 
@@ -179,7 +180,7 @@ def eval_table(result: EvalResult, title: str) -> Table:
         table.add_row(name, f"{value:.4g}", "-", "-")
     for name, reason in result.unavailable.items():
         table.add_row(name, "unavailable", "-", "-")
-        table.add_row("", f"[dim]{reason}[/dim]", "", "")
+        table.add_row("", Text(reason, style="dim"), "", "")
     energy = result.energy
     if energy:
         kind = "estimated" if energy["estimated"] else "measured"

@@ -6,17 +6,21 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
+from ecogen.cli.consoles import out as console
+from ecogen.config import SEED_MAX
 from ecogen.errors import EcogenError
 from ecogen.lazy import LazyModule
 from ecogen.report.tables import si
 
 api = LazyModule("ecogen.api")
 
-console = Console()  # results; errors go to stderr
-
 transform_app = typer.Typer(help="Change existing images with a trained model.", no_args_is_help=True)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(transform_app, name="transform")
+
 def _report_transform(result) -> None:
     kind = "estimated" if result.estimated else "measured"
     where = result.paths[0] if len(result.paths) == 1 else f"{result.paths[0].parent}/ ({len(result.paths)} files)"
@@ -31,7 +35,7 @@ def _transform_command(kind: str, doc: str):
         input: Path = typer.Option(..., "--input", help="An image or a folder of images."),
         out: Path = typer.Option(..., help="Output .png (single input) or folder."),
         steps: Optional[int] = typer.Option(None, help="Latent-optimisation steps (GAN inversion: 300 by default)."),
-        seed: int = typer.Option(0),
+        seed: int = typer.Option(0, min=0, max=SEED_MAX),
         device: str = typer.Option("auto"),
         overwrite: bool = typer.Option(False, help="Replace existing outputs (inputs are never overwritten)."),
         checkpoint: str = typer.Option("latest", help="latest | best | a step number."),
@@ -55,7 +59,7 @@ def transform_inpaint(
     mask: Optional[Path] = typer.Option(None, help="PNG of the input's size; non-zero pixels are missing."),
     box: Optional[str] = typer.Option(None, help="Missing rectangle x,y,w,h in the input's pixels."),
     steps: Optional[int] = typer.Option(None),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, min=0, max=SEED_MAX),
     device: str = typer.Option("auto"),
     overwrite: bool = typer.Option(False),
 ) -> None:
@@ -74,7 +78,7 @@ def transform_interpolate(
     path: str = typer.Option("slerp", help="slerp | linear"),
     out: Path = typer.Option(...),
     steps: Optional[int] = typer.Option(None, help="Latent-optimisation steps to find --from/--to's latents."),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, min=0, max=SEED_MAX),
     device: str = typer.Option("auto"),
     overwrite: bool = typer.Option(False),
 ) -> None:
@@ -97,7 +101,7 @@ def transform_corrupt(
     out: Path = typer.Option(...),
     noise: str = typer.Option("gaussian:0.3", help="gaussian:SIGMA (0..1 pixel scale) or saltpepper:P"),
     size: Optional[int] = typer.Option(None, help="Resize to N x N (default: the inputs' own square size)."),
-    seed: int = typer.Option(0),
+    seed: int = typer.Option(0, min=0, max=SEED_MAX),
     overwrite: bool = typer.Option(False),
 ) -> None:
     """Make noisy test inputs for denoising."""

@@ -10,9 +10,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Optional
 
 import typer
-from rich.console import Console
-
-from ecogen.cli_options import overrides, train_parameters
+from ecogen.cli.consoles import out as console
+from ecogen.cli.options import overrides, train_parameters
 from ecogen.config import dump_yaml
 from ecogen.errors import EcogenError
 from ecogen.lazy import LazyModule
@@ -23,11 +22,10 @@ if TYPE_CHECKING:
     from ecogen.training import TrainResult
 
 api = LazyModule("ecogen.api")
-console = Console()  # results on stdout; notices and progress on stderr
 RUN, PLAN = "Run", "Plan and schedule (carbon-aware)"
 
 
-def add_train_commands(app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     app.command()(_with_config_options(train))
     app.command()(_with_config_options(plan))
 
@@ -123,7 +121,7 @@ def train(
 
 
 def _with_config_options(command: Any) -> Any:
-    """The command's own parameters, then one option per config field (cli_options.TRAIN_OPTIONS)."""
+    """The command's own parameters, then one option per config field (options.TRAIN_OPTIONS)."""
     own = [p.replace(kind=inspect.Parameter.KEYWORD_ONLY) for p in inspect.signature(command).parameters.values()
            if p.kind != inspect.Parameter.VAR_KEYWORD]
     command.__signature__ = inspect.Signature(train_parameters() + own)

@@ -6,15 +6,14 @@ from pathlib import Path
 from typing import Optional
 
 import typer
-from rich.console import Console
 
+from ecogen.cli.consoles import out as console
 from ecogen.lazy import LazyModule
 
 api = LazyModule("ecogen.api")
-console = Console()
 
 
-def add_report_commands(app: typer.Typer) -> None:
+def register(app: typer.Typer) -> None:
     @app.command()
     def report(
         run: Path = typer.Argument(..., help="A run folder."),

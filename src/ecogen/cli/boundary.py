@@ -1,0 +1,86 @@
+"""The CLI's one error boundary, and the thread count fitted to a busy machine before torch starts."""
+
+from __future__ import annotations
+
+import os
+import sys
+import traceback
+from collections.abc import Callable
+
+import typer
+from safetensors import SafetensorError
+
+from ecogen.energy.machine import others_running, visible_cores
+from ecogen.errors import EcogenError
+
+# Failures that mean "this input or this machine cannot do that", not a bug in ecogen: one line, exit 2.
+KNOWN_FAILURES: dict[type[BaseException], str] = {
+    RecursionError: "the input is nested too deeply",
+    MemoryError: "not enough memory for this request",
+    SafetensorError: "a safetensors file could not be read or written",
+}
+DEVICE_OOM = "the device ran out of memory for this request"  # torch.OutOfMemoryError, when torch was loaded
+
+
+def _known_failures() -> dict[type[BaseException], str]:
+    torch = sys.modules.get("torch")  # a torch error can only come from a loaded torch
+    return {**KNOWN_FAILURES, torch.OutOfMemoryError: DEVICE_OOM} if torch else KNOWN_FAILURES
+
+
+def guarded(run: Callable[[], object]) -> None:
+    """User errors and known failures become one line on stderr and exit code 2 (nothing already written
+    is lost: files are replaced atomically); anything else is a bug, shown with its traceback and a
+    request to report it. ``run`` calls the Typer app with ``standalone_mode=False``, so a usage error
+    (a bad option value, an unknown command) reaches this boundary too and gets the same one line."""
+    try:
+        fit_threads()
+        code = run()
+    except typer.TyperException as err:  # Typer's (vendored click's) usage errors
+        if type(err).__name__ == "NoArgsIsHelpError":
+            sys.exit(err.exit_code)  # the help was already printed
+        where = getattr(getattr(err, "ctx", None), "command_path", None)
+        fail(err.format_message() + (f" (see: {where} --help)" if where else ""))
+    except typer.Abort:
+        sys.exit(130)
+    except EcogenError as err:
+        fail(str(err))
+    except OSError as err:
+        where = f": {err.filename}" if err.filename else ""
+        fail(f"{err.strerror or err}{where}")
+    except tuple(_known_failures()) as err:
+        reason = next(text for kind, text in _known_failures().items() if isinstance(err, kind))
+        detail = str(err).strip().splitlines()[0][:200] if str(err).strip() else err.__class__.__name__
+        fail(f"{reason} ({detail})")
+    except Exception:  # noqa: BLE001  (the boundary: report, do not hide)
+        traceback.print_exc()
+        print("error: this is a bug in ecogen; please report it with the command and the traceback above",
+              file=sys.stderr)
+        sys.exit(1)
+    if isinstance(code, int) and not isinstance(code, bool) and code:
+        sys.exit(code)  # typer.Exit(code) inside a command, returned instead of raised
+
+
+def fit_threads() -> None:
+    """On a machine other processes keep busy, torch's threads (one per core) oversubscribe the cores:
+    steps got about 10x slower here, and CPU-time energy estimates as much larger. Use the idle cores only."""
+    cores = visible_cores()
+    other = os.getloadavg()[0]
+    now = others_running()
+    if now is not None:  # the 1-minute average still counts the command that ran just before this one
+        other = min(other, float(now))
+    torch = sys.modules.get("torch")
+    current = torch.get_num_threads() if torch else int(os.environ.get("OMP_NUM_THREADS") or cores)
+    if other > 0.75 * cores and current > 1:
+        threads = max(1, min(current, round(cores - other)))
+        if threads < current:
+            if torch:
+                torch.set_num_threads(threads)
+            else:
+                os.environ["OMP_NUM_THREADS"] = str(threads)  # read by torch when it loads
+            print(f"notice: the machine is busy (load {other:.1f} on {cores} cores): using {threads} thread(s)",
+                  file=sys.stderr)
+
+
+def fail(message: str) -> None:
+    print(f"error: {' '.join(message.split())}", file=sys.stderr)  # one line, whatever the message holds
+    sys.exit(2)

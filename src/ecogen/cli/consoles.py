@@ -1,0 +1,18 @@
+"""The CLI's two consoles: results on stdout, notices and progress on stderr (so --json parses).
+
+Markup is off on both: every path, rater name and config value a user gives is printed as the text it
+is. A ``[/]`` in a folder name once crashed eleven commands after their work was on disk; styling is
+given as ``rich.text.Text`` styles instead, never as markup inside a string.
+"""
+
+from __future__ import annotations
+
+from rich.console import Console
+
+out = Console(markup=False)
+err = Console(stderr=True, markup=False)
+
+
+def notice(text: str) -> None:
+    """A line for the person at the terminal (warnings, hints): stderr, printed as it is."""
+    err.print(text, soft_wrap=True)
