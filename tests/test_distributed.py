@@ -124,12 +124,47 @@ def test_torchrun_cli_prints_one_result_and_ecogen_energy_shows_each_rank(tmp_pa
 # -- one process: the pieces ------------------------------------------------------------------------------
 def test_launch_comes_from_torchrun_variables() -> None:
     assert not Distributed.from_env({}).enabled
-    launch = Distributed.from_env({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2"})
+    launch = Distributed.from_env({"RANK": "1", "WORLD_SIZE": "2", "LOCAL_RANK": "1", "LOCAL_WORLD_SIZE": "2",
+                                   "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "29500"})
     assert launch.enabled and not launch.writer and launch.sharing(torch.device("cpu")) == 2
     with pytest.raises(ConfigError, match="integers"):
         Distributed.from_env({"RANK": "x", "WORLD_SIZE": "2"})
     with pytest.raises(ConfigError, match="not a valid launch"):
         Distributed.from_env({"RANK": "2", "WORLD_SIZE": "2"})
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+TINY_CLI = ["train", "--data", "digits", "--image-size", "16", "--width-mult", "0.25", "--steps", "2",
+            "--batch-size", "16", "--quiet", "--device", "cpu"]
+
+
+@pytest.mark.parametrize("env, message", [
+    ({"RANK": "0"}, "MASTER_ADDR is not set"),
+    ({"RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "notaport"}, "MASTER_PORT must be a port number"),
+    ({"RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "99999"}, "MASTER_PORT must be a port number"),
+    ({"RANK": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "free"}, "rank 1 of 2: rank 0 did not answer at 127.0.0.1:"),
+    ({"RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "free"}, "rank 0 of 2: the other ranks did not all join"),
+    ({"RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "free", "--ddp-backend": "nccl"}, "nccl backend needs CUDA"),
+])
+def test_a_bad_launch_environment_is_one_line_and_exit_2(tmp_path: Path, env: dict, message: str) -> None:
+    """A process started as one rank of two by hand: the setting that is wrong, or the rank that never
+    came and where it was awaited; no traceback, no C++ log, nothing written."""
+    env = dict(env)
+    extra = ["--ddp-backend", env.pop("--ddp-backend")] if "--ddp-backend" in env else []
+    if env.get("MASTER_PORT") == "free":
+        env["MASTER_PORT"] = str(_free_port())
+    full = {k: v for k, v in os.environ.items() if k not in ("MASTER_ADDR", "MASTER_PORT", "TORCH_CPP_LOG_LEVEL")}
+    full.update({"WORLD_SIZE": "2", "OMP_NUM_THREADS": "1", **env})
+    proc = subprocess.run([sys.executable, "-m", "ecogen", *TINY_CLI, *extra, "--ddp-timeout", "2",
+                           "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=120, env=full)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr, proc.stderr[-2000:]
+    assert not (tmp_path / "run" / "checkpoints").exists()
 
 
 def test_backends_that_cannot_work_are_refused_before_joining() -> None:

@@ -7,7 +7,7 @@ from pathlib import Path
 import ecogen
 
 LAYERS = [
-    {"_version", "errors", "registry", "catalog", "lazy", "atomic", "cachedir", "config", "device", "checkpoint",
+    {"_version", "errors", "base", "registry", "catalog", "lazy", "atomic", "cachedir", "config", "device", "checkpoint",
      "progress", "images"},
     {"data", "rundir"},
     {"models"},

@@ -106,11 +106,15 @@ def save(
     return stem.with_suffix(".json")
 
 
-def list_checkpoints(folder: Path) -> list[Path]:
-    """JSON files of complete checkpoints, oldest first; a linked folder or file is not one of them."""
+def list_checkpoints(folder: Path, notices: list[str] | None = None) -> list[Path]:
+    """JSON files of complete checkpoints, oldest first; a linked folder or file is not one of them (and
+    with ``notices``, a linked record is said there, as a damaged one is)."""
     if folder.is_symlink() or not folder.is_dir():
         return []
-    return sorted(p for p in folder.iterdir() if _NAME.match(p.name) and not p.is_symlink())
+    named = sorted(p for p in folder.iterdir() if _NAME.match(p.name))
+    if notices is not None:
+        notices.extend(f"passed over {p.name}: a link (links are not followed)" for p in named if p.is_symlink())
+    return [p for p in named if not p.is_symlink()]
 
 
 def prune(folder: Path, keep: int) -> None:
@@ -130,7 +134,7 @@ class _Meta(BaseModel):
     model_config = ConfigDict(extra="allow")
     format: Literal["ecogen.checkpoint"]
     version: Literal[1]
-    step: Annotated[int, Field(ge=0, strict=True)]
+    step: Annotated[int, Field(ge=0, le=10**9, strict=True)]  # a billion steps is past any run
     tensors: Annotated[str, Field(pattern=r"^step_\d{8}\.safetensors$")]  # a name beside the JSON, no path
     sha256: Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
     optimizers: dict[str, _OptimizerMeta] = {}
@@ -183,7 +187,7 @@ def read(path: Path) -> Checkpoint:
 def latest(folder: Path, notices: list[str] | None = None) -> Checkpoint:
     """The newest checkpoint. With ``notices`` (resume), a damaged newer one is passed over and said
     there; without (sampling), a damaged newest one is an error, never silently replaced by an older."""
-    found = list_checkpoints(folder)
+    found = list_checkpoints(folder, notices)
     if not found:
         raise CheckpointError(f"no checkpoint found in {folder}")
     if notices is None:
@@ -252,6 +256,14 @@ def restore_optimizer(optimizer: torch.optim.Optimizer, name: str, checkpoint: C
 
 
 def restore_module(module: nn.Module, state: dict[str, torch.Tensor], where: Path) -> None:
+    """Load weights that fit exactly: names, shapes and dtypes (load_state_dict would cast int32 weights
+    to float silently, and sampling would give garbage)."""
+    expected = module.state_dict()
+    wrong = [k for k, v in state.items() if k in expected and v.dtype != expected[k].dtype]
+    if wrong:
+        k = wrong[0]
+        raise CheckpointError(f"{where}: tensor {k} is {str(state[k].dtype).removeprefix('torch.')}, the model "
+                              f"needs {str(expected[k].dtype).removeprefix('torch.')} (a foreign or hand-made file)")
     try:
         module.load_state_dict(state, strict=True)
     except RuntimeError as err:

@@ -194,6 +194,22 @@ class _PlainLoader(yaml.SafeLoader):
             raise ConfigError(f"YAML aliases (*name) are not accepted (line {self.peek_event().start_mark.line + 1})")
         return super().compose_node(parent, index)
 
+    def construct_mapping(self, node: Any, deep: bool = False) -> Any:
+        """A key given twice is an error: YAML keeps the last one, so `steps: 2` then `steps: 1000000`
+        silently trained a million steps."""
+        seen: set[Any] = set()
+        for key_node, _ in node.value:
+            key = self.construct_object(key_node, deep=True)
+            try:
+                hash(key)
+            except TypeError:
+                continue  # an unhashable key: SafeLoader's own error names it
+            if key in seen:
+                raise ConfigError(f"the key {str(key)[:40]!r} is given twice (line {key_node.start_mark.line + 1}); "
+                                  f"keep one")
+            seen.add(key)
+        return super().construct_mapping(node, deep)
+
 
 def read_text_file(path: Path, what: str) -> str:
     """A small text file, or a ConfigError naming it."""

@@ -34,6 +34,8 @@ def guarded(run: Callable[[], object]) -> None:
     (a bad option value, an unknown command) reaches this boundary too and gets the same one line."""
     try:
         fit_threads()
+        if "WORLD_SIZE" in os.environ:  # torchrun: c10d's C++ log of a failed rendezvous is a page per retry;
+            os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")  # the guard says it in one line (set INFO to see it)
         code = run()
     except typer.TyperException as err:  # Typer's (vendored click's) usage errors
         if type(err).__name__ == "NoArgsIsHelpError":

@@ -55,10 +55,14 @@ def _emit(result: TrainResult, as_json: bool) -> None:
             console.print(f"Interrupted; checkpoint saved. Continue with: ecogen train --resume {result.run_dir}")
     if result.stop_reason == "interrupted":
         raise typer.Exit(130)
-    if result.stop_reason == "diverged":
+    if result.stop_reason in ("diverged", "collapsed"):
         if result.rank == 0:
-            print(f"error: training diverged at step {result.step} (a non-finite loss); the last good checkpoint is "
-                  f"kept as the latest. Lower the learning rates (--lr-g, --lr-d) and train again.", file=sys.stderr)
+            why = ("a non-finite or exploding loss" if result.stop_reason == "diverged" else
+                   "the discriminator's loss stayed at 0: it won outright and the generator learns nothing")
+            kept = ("the last good checkpoint is kept as the latest" if result.checkpoints else
+                    "no checkpoint had been saved yet")
+            print(f"error: training {result.stop_reason} at step {result.step} ({why}); {kept}. Lower the learning "
+                  f"rates (--lr-g, --lr-d) and train again.", file=sys.stderr)
         raise typer.Exit(3)
 
 

@@ -48,6 +48,9 @@ def read_receipt(path: str | Path) -> dict[str, Any]:
     if KEY not in text:
         raise EcogenError(f"{path} carries no ecogen receipt")
     try:
-        return json.loads(text[KEY])
-    except ValueError:
+        receipt = json.loads(text[KEY])
+    except (ValueError, RecursionError):
         raise EcogenError(f"{path}: its ecogen receipt is not valid JSON") from None
+    if not isinstance(receipt, dict):
+        raise EcogenError(f"{path}: its ecogen receipt is not a JSON object (got a {type(receipt).__name__})")
+    return receipt

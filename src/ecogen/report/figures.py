@@ -7,9 +7,7 @@ import io
 
 from matplotlib.figure import Figure
 
-from ecogen.report.plots import quality_figure
-
-LOSS_KEYS = ("loss_d", "loss_g", "loss", "recon", "kl")
+from ecogen.report.plots import LOSS_KEYS, quality_figure
 
 
 def png(fig: Figure) -> bytes:

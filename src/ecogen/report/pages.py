@@ -21,7 +21,7 @@ from ecogen.energy import record as records
 from ecogen.errors import EcogenError
 from ecogen.report import figures
 from ecogen.report.equivalents import SOURCE, equivalents
-from ecogen.report.plots import read_jsonl
+from ecogen.report.plots import read_evals, read_log
 from ecogen.report.tables import si
 from ecogen.rundir import RunDir
 
@@ -88,7 +88,8 @@ def run_report(run_path: str | Path) -> str:
     run = RunDir(Path(run_path))
     record = _record(run)
     config = load_yaml(run.config) if run.config.is_file() else {}
-    log, evals = read_jsonl(run.log), read_jsonl(run.evals)
+    log_lines, eval_lines = read_log(run), read_evals(run)
+    log, evals = log_lines.records, eval_lines.records
     best = _best(evals)
     model = config.get("model", {})
     summary = [
@@ -112,6 +113,7 @@ def run_report(run_path: str | Path) -> str:
         plots={"loss": _b64(figures.loss_curves(log)), "quality": _b64(figures.quality_against_wh(evals)),
                "energy": _b64(figures.energy_by_phase({n: (p.wh, p.gco2) for n, p in record.phases.items()}))},
         checks=len(evals),
+        damaged=[n for n in (log_lines.note("log.jsonl"), eval_lines.note("eval.jsonl")) if n],
         best=f"FID {best['fid']:.2f} at step {best['step']:,} after {best['wh']:.4f} Wh" if best else None,
         estimated=record.estimated, sensors=sensors, phases=phases,
         bill=(f"{si(record.total.wh, 'Wh')} and {si(record.total.gco2, 'g')} CO2eq in {record.total.seconds:.0f} s"
@@ -140,12 +142,15 @@ def compare_page(runs: list[str | Path]) -> str:
         raise EcogenError("give at least one run to compare")
     rows: list[list[Any]] = []
     curves: dict[str, list[tuple[float, float]]] = {}
-    estimated = False
+    estimated, damaged = False, []
     for path in runs:
         run = RunDir(Path(path))
         record = _record(run)
         config = load_yaml(run.config) if run.config.is_file() else {}
-        evals = read_jsonl(run.evals)
+        lines = read_evals(run)
+        evals = lines.records
+        if lines.skipped:
+            damaged.append(f"{path}: {lines.note('eval.jsonl')}")
         best = _best(evals)
         kids = [e for e in evals if "kid" in e]
         best_kid = min(kids, key=lambda e: e["kid"]) if kids else None
@@ -157,7 +162,7 @@ def compare_page(runs: list[str | Path]) -> str:
                      ratings[0][1] if ratings else "-"])
         curves[str(path)] = [(e["wh"], e["fid"]) for e in evals if "fid" in e]
     return _environment().get_template("compare.html").render(
-        title="ecogen: runs compared", rows=rows, estimated=estimated,
+        title="ecogen: runs compared", rows=rows, estimated=estimated, damaged=damaged,
         columns=["run", "recipe", "steps", "Wh", "gCO2eq", "best FID", "best KID", "Wh at best FID",
                  "human error rate"],
         plot=_b64(figures.fid_against_wh(curves)), version=__version__, made=time.strftime("%Y-%m-%d %H:%M"))

@@ -6,25 +6,32 @@ backend is switched and no global figure state is touched, so importing ecogen c
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 from typing import Any
 
 from matplotlib.figure import Figure
 
+from ecogen.base import jsonl
+from ecogen.rundir import RunDir
 from ecogen.training.callbacks import Hooks
 
+QUALITY_KEYS = ("fid", "kid", "precision", "recall", "is")
+LOSS_KEYS = ("loss_d", "loss_g", "loss", "recon", "kl")
 
-def read_jsonl(path: Path) -> list[dict]:
-    if not path.is_file():
-        return []
-    return [json.loads(line) for line in path.read_text().splitlines() if line.strip()]
+
+def read_evals(run: RunDir) -> jsonl.Lines:
+    """eval.jsonl's usable checks: a step, the Wh so far, and numbers where metrics stand."""
+    return jsonl.read(run.evals, required=("step", "wh"), numbers=QUALITY_KEYS)
+
+
+def read_log(run: RunDir) -> jsonl.Lines:
+    return jsonl.read(run.log, required=("step",), numbers=LOSS_KEYS)
 
 
 def quality_figure(evals: list[dict], title: str = "") -> Figure | None:
     """One panel per metric: value against Wh spent so far (log scale where values span decades)."""
-    metrics = [k for k in ("fid", "kid", "precision", "recall", "is") if any(k in e for e in evals)]
+    metrics = [k for k in QUALITY_KEYS if any(k in e for e in evals)]
     if not evals or not metrics:
         return None
     fig = Figure(figsize=(4 * len(metrics), 3.2))
@@ -59,4 +66,4 @@ class QualityPlot(Hooks):
 
     def at_end(self, trainer: Any, stop_reason: str) -> None:
         run = trainer.run_dir
-        quality_vs_energy(read_jsonl(run.evals), run.quality_plot, str(run.root))
+        quality_vs_energy(read_evals(run).records, run.quality_plot, str(run.root))

@@ -6,12 +6,12 @@ say so (``writes = True``), so a distributed run can give those to one process a
 
 from __future__ import annotations
 
-import json
 import time
 from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 
+from ecogen.base import jsonl
 from ecogen.training.schedule import lr_factor, set_learning_rates
 
 if TYPE_CHECKING:  # the loop, for type checkers only: callbacks receive it, they do not import it
@@ -93,18 +93,30 @@ class CarbonTicks(Hooks):
         return None
 
 
+FAILED = ("diverged", "collapsed")  # stops whose model is not kept as the latest
+
+
 class Divergence(Hooks):
     """A non-finite loss, or one past ``LIMIT`` (logits in the billions: a learning rate far too large),
-    stops the run within the step it appears in (``diverged``); the final checkpoint is then not
-    written, so the last good one stays the latest."""
+    stops the run within the step it appears in (``diverged``). A discriminator pinned at a loss of 0
+    for ``PINNED_STEPS`` steps in a row has won outright: G gets no gradient and only gets worse
+    (``collapsed``; seen with --lr-g 10 --lr-d 10: loss_d 0.0, loss_g 2e5). Either way the final
+    checkpoint is not written, so the last good one stays the latest."""
 
     LIMIT = 1e6  # GAN losses are O(1-10), a VAE's negative ELBO O(10^3) per image at these sizes
+    PINNED = 1e-4  # every registered D loss is >= 0 and O(1) while D and G still play
+    PINNED_STEPS = 20
+
+    def __init__(self) -> None:
+        self.pinned = 0
 
     def after_step(self, trainer: Trainer) -> str | None:
         losses = [v.detach().float().reshape(-1) for v in trainer.last_metrics.values()]
         if losses and not bool((torch.cat(losses).abs() < self.LIMIT).all()):  # NaN compares False
             return "diverged"
-        return None
+        loss_d = trainer.last_metrics.get("loss_d")
+        self.pinned = self.pinned + 1 if loss_d is not None and float(loss_d) < self.PINNED else 0
+        return "collapsed" if self.pinned >= self.PINNED_STEPS else None
 
 
 class LogLines(Hooks):
@@ -128,8 +140,7 @@ class LogLines(Hooks):
             start, start_step = self.window
             steps_per_s = (trainer.step - start_step) / max(now - start, 1e-9)
             trainer.last_line = trainer.log_line(self.sums, self.count, steps_per_s)
-            with open(trainer.run_dir.log, "a") as handle:
-                handle.write(json.dumps(trainer.last_line) + "\n")
+            jsonl.append(trainer.run_dir.log, trainer.last_line)
             trainer.status["train"] = trainer.describe(trainer.last_line, steps_per_s)
             self.sums, self.count, self.window = {}, 0, (now, trainer.step)
         return None
@@ -182,7 +193,7 @@ class Checkpoints(Hooks):
         return None
 
     def at_end(self, trainer: Trainer, stop_reason: str) -> None:
-        if stop_reason == "diverged":  # never save a non-finite model as the latest; record the stop only
+        if stop_reason in FAILED:  # never save a broken model as the latest; record the stop only
             trainer.account.write(stop_reason, trainer.step, trainer.train_images)
             return
         with trainer.account.tracker.phase("checkpoint"):

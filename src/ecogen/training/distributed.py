@@ -50,6 +50,8 @@ class Distributed:
             raise ConfigError("RANK, WORLD_SIZE, LOCAL_RANK and LOCAL_WORLD_SIZE must be integers (torchrun sets them)") from None
         if not 0 <= rank < world or not 0 <= local < local_world:
             raise ConfigError(f"rank {rank} of {world} (local {local} of {local_world}) is not a valid launch")
+        if world > 1:
+            rendezvous(env)
         return cls(rank, world, local, local_world)
 
     @property
@@ -94,11 +96,24 @@ class Distributed:
             torch.cuda.set_device(device)
         owns = not dist.is_initialized()
         if owns:
-            dist.init_process_group(backend, timeout=dt.timedelta(seconds=config.timeout_s))
+            self._join(backend, config.timeout_s)
         else:
             backend = dist.get_backend()
         return replace(self, backend=backend, comm_device=device if backend == "nccl" else torch.device("cpu"),
                        owns_group=owns)
+
+    def _join(self, backend: str, timeout_s: float) -> None:
+        """init_process_group, with a rank or a rendezvous that never comes as one line naming where it
+        was awaited (torch raises a DistNetworkError / DistStoreError with a page of C++ context)."""
+        addr, port = rendezvous(os.environ)
+        try:
+            dist.init_process_group(backend, timeout=dt.timedelta(seconds=timeout_s))
+        except (RuntimeError, ValueError) as err:  # torch's DistError family are RuntimeErrors
+            first = str(err).strip().splitlines()[0][:160] if str(err).strip() else type(err).__name__
+            awaited = ("the other ranks did not all join" if self.rank == 0 else "rank 0 did not answer")
+            raise EcogenError(f"rank {self.rank} of {self.world_size}: {awaited} at {addr}:{port} within "
+                              f"--ddp-timeout {timeout_s:g} s ({first}); start every rank with the same "
+                              f"MASTER_ADDR and MASTER_PORT (torchrun does)") from None
 
     def stop(self) -> None:
         if self.owns_group and dist.is_initialized():
@@ -171,6 +186,18 @@ class Distributed:
     def barrier(self) -> None:
         if self.enabled:
             dist.barrier()
+
+
+def rendezvous(env: Mapping[str, str]) -> tuple[str, int]:
+    """MASTER_ADDR and MASTER_PORT, checked before any process group starts (torch's own message for a
+    missing or bad one is a traceback from deep inside its rendezvous)."""
+    addr, port = env.get("MASTER_ADDR", "").strip(), env.get("MASTER_PORT", "").strip()
+    if not addr:
+        raise ConfigError("MASTER_ADDR is not set: a run of several processes needs the address of rank 0 "
+                          "(torchrun sets it; by hand: MASTER_ADDR=127.0.0.1)")
+    if not port.isdigit() or not 0 < int(port) < 65536:
+        raise ConfigError(f"MASTER_PORT must be a port number from 1 to 65535 (got {port[:20]!r}; torchrun sets it)")
+    return addr, int(port)
 
 
 def _collective_failure(err: RuntimeError) -> bool:

@@ -7,7 +7,6 @@ The family (see families.py) owns what one step does; ``Trainer.run`` steps and 
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from dataclasses import dataclass, field, replace
@@ -17,6 +16,7 @@ from typing import Any
 import torch
 
 from ecogen import checkpoint
+from ecogen.base import jsonl
 from ecogen.config import TrainConfig, to_dict
 from ecogen.data import BatchStream, PreparedData
 from ecogen.errors import CheckpointError
@@ -47,11 +47,12 @@ class TrainResult:
     run_dir: Path
     step: int
     total_steps: int
-    stop_reason: str  # completed | interrupted | budget_* | target_fid | target_kid | already_done
+    stop_reason: str  # completed | interrupted | budget_* | target_fid | target_kid | already_done | diverged | collapsed
     seconds: float  # training seconds in this session
     last: dict[str, float] = field(default_factory=dict)
     record: records.RunRecord | None = None
     rank: int = 0  # torchrun's rank of the process that returns it; only rank 0's reports (and has the record)
+    checkpoints: int = 0  # how many the run folder holds at the end (0 after a divergence at the first steps)
 
 
 def total_steps(config: TrainConfig, batches_per_epoch: int, batches_per_step: int) -> int:
@@ -236,8 +237,7 @@ class Trainer:
         eval_wh = self.account.tracker.report().wh("eval") + (previous.phases["eval"].wh if previous and "eval" in previous.phases else 0.0)
         line = {"step": self.step, "seconds": round(self.elapsed, 3), "wh": wh, "wh_train": wh - eval_wh, "gco2": gco2,
                 **scores}
-        with open(self.run_dir.evals, "a") as handle:
-            handle.write(json.dumps(line) + "\n")
+        jsonl.append(self.run_dir.evals, line)
         return line
 
     def describe(self, line: dict[str, Any], steps_per_s: float) -> str:
@@ -307,4 +307,5 @@ class Trainer:
             last={k: v for k, v in self.last_line.items() if k.startswith(("loss", "d_", "recon", "kl"))},
             record=record,
             rank=self.dist.rank,
+            checkpoints=len(checkpoint.list_checkpoints(self.run_dir.checkpoints)),
         )
