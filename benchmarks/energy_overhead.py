@@ -46,7 +46,7 @@ def make_trainer(data, config: TrainConfig, folder: Path) -> Trainer:
 
 
 def timed_steps(trainer: Trainer, steps: int, metered: bool, flops: dict[str, int]) -> float:
-    cursor = {"k": trainer.step}
+    cursor = {"k": trainer.state.step}
 
     def next_real() -> tuple[torch.Tensor, None]:
         idx = trainer.stream.indices(cursor["k"])
@@ -58,10 +58,10 @@ def timed_steps(trainer: Trainer, steps: int, metered: bool, flops: dict[str, in
     for _ in range(steps):
         if metered:
             trainer.account.budget_reason()
-        trainer.family.step(next_real, trainer.noise_gen, meter)
+        trainer.family.step(next_real, trainer.context.noise_gen, meter)
         meter.add_flops("d_step", flops["d_step"])
         meter.add_flops("g_step", flops["g_step"])
-        trainer.step += 1
+        trainer.state.step += 1
     return time.perf_counter() - start
 
 

@@ -30,7 +30,8 @@ from _common import RESULTS, machine_load, print_table, write_result  # noqa: E4
 from ecogen import train  # noqa: E402
 from ecogen.energy import record as records  # noqa: E402
 from ecogen.recipes import recipe_config  # noqa: E402
-from ecogen.training.callbacks import Hooks  # noqa: E402
+from ecogen.training.hooks import Hooks  # noqa: E402
+from ecogen.training.quality import QualityChecks  # noqa: E402
 
 COLOURS = {"reference": "tab:red", "green": "tab:green", "quality": "tab:blue"}
 
@@ -43,27 +44,29 @@ class EnergyMarks(Hooks):
     def __init__(self, first_wh: float, per_doubling: int) -> None:
         self.first, self.per_doubling, self.k = first_wh, per_doubling, 0
         self.lines: list[dict] = []
+        self.checks: QualityChecks | None = None  # built at the first check: it needs the run
 
     def mark(self) -> float:
         return self.first * 2 ** (self.k / self.per_doubling)
 
-    def check(self, trainer) -> None:
-        with trainer.account.tracker.phase("eval"):
-            self.lines.append(trainer.evaluate())
+    def check(self, state, run) -> None:
+        self.checks = self.checks or QualityChecks(None, run)
+        with run.account.tracker.phase("eval"):
+            self.lines.append(self.checks.check(state, run))
 
-    def after_step(self, trainer) -> str | None:
-        if trainer.step % 5:
+    def after_step(self, state, run) -> str | None:
+        if state.step % 5:
             return None
-        report = trainer.account.tracker.report()
+        report = run.account.tracker.report()
         if report.wh() - report.wh("eval") >= self.mark():
             while report.wh() - report.wh("eval") >= self.mark():
                 self.k += 1
-            self.check(trainer)
+            self.check(state, run)
         return None
 
-    def at_end(self, trainer, stop_reason: str) -> None:
-        if not self.lines or self.lines[-1]["step"] != trainer.step:
-            self.check(trainer)
+    def at_end(self, state, run, stop_reason: str) -> None:
+        if not self.lines or self.lines[-1]["step"] != state.step:
+            self.check(state, run)
 
 
 def run(recipe: str, seed: int, epochs: int, n: int, first_wh: float, per_doubling: int) -> dict:

@@ -12,7 +12,7 @@ import torch.distributed as dist
 from safetensors.torch import save_file
 
 from ecogen import api
-from ecogen.training.callbacks import Hooks
+from ecogen.training.hooks import Hooks
 
 RUNS = {  # name -> options; every run: digits, 6 steps of 8 images per rank
     "gan": {},
@@ -31,10 +31,10 @@ class SaveParameters(Hooks):
     def __init__(self, path: Path) -> None:
         self.path = path
 
-    def at_end(self, trainer, stop_reason: str) -> None:
+    def at_end(self, state, run, stop_reason: str) -> None:
         tensors = {f"{name}.{key}": p.detach().cpu().contiguous()
-                   for name, module in trainer.modules.items() for key, p in module.named_parameters()}
-        save_file(tensors, str(self.path / f"{trainer.run_dir.root.name}.rank{trainer.dist.rank}.safetensors"))
+                   for name, module in run.modules.items() for key, p in module.named_parameters()}
+        save_file(tensors, str(self.path / f"{run.run_dir.root.name}.rank{run.dist.rank}.safetensors"))
 
 
 def main(out: Path, mode: str) -> None:
@@ -42,8 +42,8 @@ def main(out: Path, mode: str) -> None:
     rank = int(os.environ["RANK"])
     if mode == "die":  # rank 1 dies at its third step; rank 0 must stop with an error, not hang
         class Die(Hooks):
-            def after_step(self, trainer) -> None:
-                if rank == 1 and trainer.step == 3:
+            def after_step(self, state, run) -> None:
+                if rank == 1 and state.step == 3:
                     os._exit(7)
         api.train({**BASE, "steps": 50, "dist.timeout_s": 20}, out / "die", progress=False, callbacks=[Die()])
         return

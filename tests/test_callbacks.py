@@ -8,7 +8,7 @@ from ecogen.data import prepare_data
 from ecogen.resolve import resolve_config
 from ecogen.rundir import RunDir
 from ecogen.training import Trainer
-from ecogen.training.callbacks import Hooks, default_callbacks
+from ecogen.training.hooks import Hooks
 
 from conftest import tiny_config
 
@@ -17,13 +17,14 @@ class StopAt(Hooks):
     def __init__(self, step: int) -> None:
         self.step, self.seen = step, []
 
-    def after_step(self, trainer):
-        self.seen.append(trainer.step)
-        return "enough" if trainer.step == self.step else None
+    def after_step(self, state, run):
+        self.seen.append(state.step)
+        return "enough" if state.step == self.step else None
 
 
-def _trainer(tmp_path, writer=True):
-    config = resolve_config(tiny_config(steps=6, checkpoint_every=2, log_every=1, sample_every=2))
+def _trainer(tmp_path, writer=True, **changes):
+    config = resolve_config(tiny_config(**{"steps": 6, "checkpoint_every": 2, "log_every": 1, "sample_every": 2,
+                                           **changes}))
     data = prepare_data(config.data)
     from dataclasses import replace
 
@@ -46,12 +47,22 @@ def test_a_callback_stops_the_run_and_the_end_hooks_still_run(tmp_path):
 
 
 def test_a_process_that_does_not_write_gets_no_writing_callbacks(tmp_path):
-    trainer, run = _trainer(tmp_path, writer=False)
+    trainer, run = _trainer(tmp_path, writer=False, eval_every=2, eval_n=32)
     result = trainer.run()
     assert result.step == 6 and result.record is None
-    assert sorted(p.name for p in run.root.iterdir()) == []  # no checkpoints, logs, grids or run.json
-    kept = [type(c).__name__ for c in default_callbacks(None) if not c.writes]
-    assert kept == ["Stops", "LearningRates", "ShareBill", "CarbonTicks", "Divergence"]  # it stops like the others, sends its bill
+    assert sorted(p.name for p in run.root.iterdir()) == []  # no checkpoints, logs, grids, checks or run.json
+
+
+def test_a_process_that_does_not_write_still_stops_like_the_others(tmp_path):
+    """Stops are decided on every rank (budgets, divergence), so every rank ends at the same step."""
+    (tmp_path / "budget").mkdir()
+    (tmp_path / "lr").mkdir()
+    trainer, run = _trainer(tmp_path / "budget", writer=False, steps=5000, energy={"max_seconds": 0.5})
+    result = trainer.run()
+    assert result.stop_reason == "budget_seconds" and result.step < 5000
+    trainer, run = _trainer(tmp_path / "lr", writer=False, steps=300, optim={"lr_g": 10.0, "lr_d": 10.0})
+    assert trainer.run().stop_reason in ("collapsed", "diverged")
+    assert sorted(p.name for p in run.root.iterdir()) == []
 
 
 def test_conditional_vae_is_evaluated_with_its_classes(tmp_path):

@@ -10,7 +10,7 @@ from torch import nn
 from ecogen import checkpoint, load, resume, train
 from ecogen.config import ModelConfig
 from ecogen.models.dcgan import Discriminator, Generator
-from ecogen.training.callbacks import Hooks
+from ecogen.training.hooks import Hooks
 from ecogen.training.ema import RECOMPUTE_BATCH, RECOMPUTE_BATCHES, recompute_batchnorm
 from ecogen.training.gan import r1_penalty
 from ecogen.training.schedule import lr_factor
@@ -31,16 +31,16 @@ class RecordLr(Hooks):
     def __init__(self):
         self.seen = []
 
-    def after_step(self, trainer):
-        self.seen.append([g["lr"] for opt in trainer.family.optimizers.values() for g in opt.param_groups])
+    def after_step(self, state, run):
+        self.seen.append([g["lr"] for opt in run.optimizers.values() for g in opt.param_groups])
 
 
 class StopAt(Hooks):
     def __init__(self, step):
         self.step = step
 
-    def after_step(self, trainer):
-        return "paused" if trainer.step == self.step else None
+    def after_step(self, state, run):
+        return "paused" if state.step == self.step else None
 
 
 def test_a_run_follows_its_decay_and_a_resume_continues_it_exactly(tmp_path):

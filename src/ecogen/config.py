@@ -116,12 +116,12 @@ class TrainConfig:
     sample_every: Positive = 500
     checkpoint_every: Positive = 1000
     keep_checkpoints: Positive = 3
-    eval_every: Positive | None = None  # steps between quality checks during training (None: never)
+    eval_every: Positive | None = None  # steps between quality checks (None: never; 100 when a target is set)
     eval_n: Annotated[Int, Field(ge=2, le=1_000_000)] = 500  # generated images per check
     eval_metrics: str = "fid,kid"
     eval_extractor: str = "auto"  # auto (mnist grey, emoji colour) | mnist | emoji | inception[:PATH] | classifier:PATH
-    # Quality targets: checked at every quality check (every eval_every steps, default 100 when a target is
-    # set); the run stops when one is met and keeps its best checkpoint by the metric.
+    # Quality targets: checked at every quality check (every eval_every steps, set to DEFAULT_CHECK_INTERVAL
+    # when only a target is given); the run stops when one is met and keeps its best checkpoint by the metric.
     target_fid: PositiveFloat | None = None
     target_kid: float | None = None
     # Speed: bf16 autocast (auto: where this device runs it faster) and channels-last memory layout.
@@ -133,7 +133,14 @@ class TrainConfig:
     augment: str = "none"  # GAN: DiffAugment policy for D's inputs, e.g. "translation,cutout" (see training/augment.py)
     recipe: str | None = None  # the recipe this config was layered on (see ecogen.resolve), for the record
 
+    def __post_init__(self) -> None:
+        """A target needs checks: the interval is filled in here, so the config says what runs (no default
+        hidden in the loop or the planner)."""
+        if self.eval_every is None and (self.target_fid is not None or self.target_kid is not None):
+            object.__setattr__(self, "eval_every", DEFAULT_CHECK_INTERVAL)
 
+
+DEFAULT_CHECK_INTERVAL = 100
 C = TypeVar("C")
 
 

@@ -214,7 +214,7 @@ def _step(trainer: Trainer, set_up: Callable[[], None], callbacks: list[Callback
         dist.barrier()
         result = trainer.run(callbacks)
     else:
-        with trainer.run_dir.lock():
+        with trainer.context.run_dir.lock():
             set_up()
             dist.barrier()
             result = trainer.run(callbacks)

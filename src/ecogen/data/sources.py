@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from ecogen.data.emoji import background_rgb, load_emoji
+from ecogen.data.emoji import DEFAULT_FONT, background_rgb, load_emoji
 from ecogen.data.imageset import ImageSet, to_unit_range
 from ecogen.data.reader import load_image
 from ecogen.errors import DataError
@@ -31,6 +31,19 @@ def load_source(spec: str, image_size: int, background: str = "white") -> ImageS
     name, _, arg = spec.partition(":")
     source = SOURCES.get(name)
     return source(arg or None, image_size, background)
+
+
+# Files a bundled source reads from the system rather than from ecogen's pinned packages: they can change
+# under a run (a font upgrade), so caches key them by their size and mtime.
+SYSTEM_FILES: dict[str, Path] = {"emoji": DEFAULT_FONT}
+
+
+def source_files(spec: str) -> list[Path]:
+    """The files or folder a source spec reads that no pin fixes: its argument, or a system file."""
+    name, _, arg = spec.partition(":")
+    if arg:
+        return [Path(arg)]
+    return [SYSTEM_FILES[name]] if name in SYSTEM_FILES else []
 
 
 def _no_arg(name: str, arg: str | None) -> None:

@@ -18,6 +18,7 @@ import numpy as np
 from ecogen import atomic
 from ecogen._version import __version__
 from ecogen.cachedir import cache_root
+from ecogen.data.sources import source_files
 from ecogen.metrics.extractors.base import Features
 
 
@@ -26,15 +27,14 @@ def cache_dir() -> Path:
 
 
 def source_fingerprint(spec: str) -> str:
-    """Bundled sources are fixed by ecogen's pins; a user's folder or file by names, sizes and mtimes."""
-    name, _, arg = spec.partition(":")
-    if not arg:
-        return spec
-    path = Path(arg)
-    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
-    stats = [(str(p.relative_to(path) if path.is_dir() else p.name), p.stat().st_size, p.stat().st_mtime_ns)
-             for p in files if p.exists()]
-    return hashlib.sha256(json.dumps([spec, stats]).encode()).hexdigest()
+    """Bundled sources are fixed by ecogen's pins; a user's folder or file, and a system file a bundled
+    source reads (the emoji font), by names, sizes and mtimes."""
+    stats = []
+    for path in source_files(spec):
+        files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+        stats += [(str(p.relative_to(path) if path.is_dir() else p.name), p.stat().st_size, p.stat().st_mtime_ns)
+                  for p in files if p.exists()]
+    return hashlib.sha256(json.dumps([spec, stats]).encode()).hexdigest() if stats else spec
 
 
 def cache_key(parts: dict[str, Any]) -> str:

@@ -97,7 +97,8 @@ class Evaluator:
         rng = np.random.default_rng(seed)
         ref_index = np.sort(rng.choice(data.split.train, min(len(holdout), len(data.split.train)), replace=False))
         base = {"extractor": ext.name, "weights": ext.key, "source": source_fingerprint(data.config.source),
-                "image_size": data.config.image_size, "channels": data.config.channels, "fit": data.config.fit}
+                "image_size": data.config.image_size, "channels": data.config.channels, "fit": data.config.fit,
+                "background": data.config.background}  # every input that changes the pixels
 
         def features_of(index: np.ndarray, role: str) -> tuple[Features, bool]:
             images = torch.from_numpy(data.images.images[index])

@@ -14,7 +14,7 @@ from matplotlib.figure import Figure
 
 from ecogen.base import jsonl
 from ecogen.rundir import RunDir
-from ecogen.training.callbacks import Hooks
+from ecogen.training.hooks import Hooks, LoopState, RunContext
 
 QUALITY_KEYS = ("fid", "kid", "precision", "recall", "is")
 LOSS_KEYS = ("loss_d", "loss_g", "loss", "recon", "kl")
@@ -64,6 +64,6 @@ class QualityPlot(Hooks):
 
     writes = True
 
-    def at_end(self, trainer: Any, stop_reason: str) -> None:
-        run = trainer.run_dir
-        quality_vs_energy(read_evals(run).records, run.quality_plot, str(run.root))
+    def at_end(self, state: LoopState, run: RunContext, stop_reason: str) -> None:
+        folder = run.run_dir
+        quality_vs_energy(read_evals(folder).records, folder.quality_plot, str(folder.root))

@@ -12,6 +12,9 @@ import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
 
+from ecogen.models.restore import EMA
+from ecogen.training.hooks import Hooks, LoopState, RunContext
+
 RECOMPUTE_BATCHES = 4
 RECOMPUTE_BATCH = 256
 
@@ -43,3 +46,35 @@ def recompute_batchnorm(module: nn.Module, latent_dim: int, num_classes: int, se
     for m, momentum in zip(norms, momenta):
         m.momentum = momentum
     module.train(was_training)
+
+
+class EmaSampler:
+    """The module that makes images at a step: the EMA copy when there is one, its BatchNorm statistics
+    recomputed once per step at most (for a check, a grid or a checkpoint), else the live sampler."""
+
+    def __init__(self, modules: nn.ModuleDict, sampler_name: str, latent_dim: int, num_classes: int, seed: int,
+                 device: torch.device) -> None:
+        self.modules, self.name, self.device = modules, sampler_name, device
+        self.latent_dim, self.num_classes, self.seed = latent_dim, num_classes, seed
+        self.stats_step = -1
+
+    def __call__(self, step: int) -> nn.Module:
+        if EMA not in self.modules:
+            return self.modules[self.name]
+        if self.stats_step != step:
+            recompute_batchnorm(self.modules[EMA], self.latent_dim, self.num_classes, self.seed + 3, self.device)
+            self.stats_step = step
+        return self.modules[EMA]
+
+
+class EmaUpdates(Hooks):
+    """After every step (billed to ``g_step``): the EMA copy moves toward the live generator."""
+
+    def __init__(self, sampler_name: str) -> None:
+        self.name = sampler_name
+
+    def after_step(self, state: LoopState, run: RunContext) -> str | None:
+        if EMA in run.modules:
+            with run.account.tracker.phase("g_step"):
+                update_ema(run.modules[EMA], run.modules[self.name], run.config.ema_decay)
+        return None

@@ -29,9 +29,9 @@ from ecogen.data import PreparedData
 from ecogen.energy.units import J_PER_WH
 from ecogen.errors import EcogenError
 from ecogen.rundir import RunDir
-from ecogen.training.callbacks import Hooks
+from ecogen.training.hooks import Hooks, LoopState, RunContext
+from ecogen.training.quality import QualityChecks
 from ecogen.training.loop import Trainer, total_steps
-from ecogen.training.targets import check_interval
 
 if TYPE_CHECKING:
     from ecogen.energy.units import CarbonIntensity
@@ -75,8 +75,8 @@ class _StepClock(Hooks):
     def __init__(self) -> None:
         self.marks: list[tuple[float, float]] = []
 
-    def after_step(self, trainer: Trainer) -> None:
-        report = trainer.account.tracker.report(refresh=True)
+    def after_step(self, state: LoopState, run: RunContext) -> None:
+        report = run.account.tracker.report(refresh=True)
         self.marks.append((time.perf_counter(), report.total.joules))
 
 
@@ -87,17 +87,17 @@ class _Extras(Hooks):
         self.with_checks = with_checks
         self.check: list[tuple[float, float]] = []  # (seconds, joules) of: cold build + check, warm build + check, check
 
-    def at_end(self, trainer: Trainer, stop_reason: str) -> None:
+    def at_end(self, state: LoopState, run: RunContext, stop_reason: str) -> None:
         if not self.with_checks:
             return
-        tracker = trainer.account.tracker
+        tracker, checks = run.account.tracker, QualityChecks(None, run)
         for rebuild in (True, True, False):  # the first fills the feature cache a real run finds warm
             if rebuild:
-                trainer.evaluator = None
+                checks.evaluator = None
             before = tracker.report(refresh=True).phases.get("eval")
             s0, j0 = (before.seconds, before.joules) if before else (0.0, 0.0)
             with tracker.phase("eval"):
-                trainer.evaluate()
+                checks.check(state, run)
             after = tracker.report(refresh=True).phases["eval"]
             self.check.append((after.seconds - s0, after.joules - j0))
 
@@ -120,7 +120,7 @@ def predict(config: TrainConfig, data: PreparedData, device: torch.device, carbo
                             energy=replace(config.energy, max_wh=None, max_gco2=None, max_seconds=None))
         trainer = Trainer(probe_cfg, run, data, device, progress=False)
         total = _total(trainer, config)
-        clock, extras = _StepClock(), _Extras(bool(check_interval(config)))
+        clock, extras = _StepClock(), _Extras(bool(config.eval_every))
         started = time.perf_counter()
         result = trainer.run([clock, extras])
         probe_seconds = time.perf_counter() - started
@@ -137,7 +137,7 @@ def predict(config: TrainConfig, data: PreparedData, device: torch.device, carbo
     low, high = min(means + [step_s]), max(means + [step_s])
     watts = step_j / step_s if step_s > 0 else 0.0
 
-    n_checks = _checks(total, check_interval(config))
+    n_checks = _checks(total, config.eval_every)
     # periodic checkpoints before the end, the final one, and a best checkpoint at every other check (a guess:
     # how often quality improves is not known in advance)
     n_ckpt = (total - 1) // config.checkpoint_every + 1 + n_checks / 2
@@ -169,7 +169,7 @@ def predict(config: TrainConfig, data: PreparedData, device: torch.device, carbo
         steps=total, seconds=predicted, seconds_low=seconds(low), seconds_high=seconds(high),
         wh=wh, wh_low=wh_low, wh_high=wh_high, gco2=wh * k, gco2_low=wh_low * k, gco2_high=wh_high * k,
         g_per_kwh=carbon.g_per_kwh, intensity_source=carbon.source,
-        flops=int(trainer.flops_per_step) * total, checks=n_checks,
+        flops=int(trainer.state.flops_per_step) * total, checks=n_checks,
         check_share=(build_s + n_checks * check_s) / predicted if predicted > 0 else 0.0,
         estimated=record.estimated,
         probe={"steps": steps, "warmup": warmup, "step_seconds": step_s, "step_seconds_range": [low, high],

@@ -44,9 +44,3 @@ class QualityTarget:
         if not self.best:
             return None
         return {"metric": self.watched, "target": self.target, "best": self.best, "reached": self.reached}
-
-
-def check_interval(config: TrainConfig) -> int | None:
-    """Steps between quality checks: the config's, or every 100 when only a target is set (the loop and
-    the planner both count checks with this)."""
-    return config.eval_every or (100 if QualityTarget.from_config(config).metric else None)
