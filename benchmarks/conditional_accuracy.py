@@ -20,7 +20,7 @@ from rich.table import Table
 from _common import RESULTS, write_result
 from ecogen import load, train
 from ecogen.config import TrainConfig, from_dict
-from ecogen.recipes import default_recipe, recipe_config
+from ecogen.session.recipes import default_recipe, recipe_config
 from ecogen.data import prepare_data
 from ecogen.metrics import load_extractor
 from ecogen.metrics.fid import fid

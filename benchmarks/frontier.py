@@ -29,7 +29,7 @@ import matplotlib.pyplot as plt  # noqa: E402
 from _common import RESULTS, machine_load, print_table, write_result  # noqa: E402
 from ecogen import train  # noqa: E402
 from ecogen.energy import record as records  # noqa: E402
-from ecogen.recipes import recipe_config  # noqa: E402
+from ecogen.session.recipes import recipe_config  # noqa: E402
 from ecogen.training.hooks import Hooks  # noqa: E402
 from ecogen.training.quality import QualityChecks  # noqa: E402
 

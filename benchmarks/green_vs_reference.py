@@ -35,7 +35,7 @@ from ecogen.data import prepare_data  # noqa: E402
 from ecogen.metrics import evaluate_run  # noqa: E402
 from ecogen.rundir import RunDir  # noqa: E402
 from ecogen.config import TrainConfig, from_dict, load_yaml, merge  # noqa: E402
-from ecogen.recipes import RECIPES  # noqa: E402
+from ecogen.session.recipes import RECIPES  # noqa: E402
 from ecogen.energy import record as records  # noqa: E402
 
 

@@ -32,7 +32,7 @@ def one_seed(recipe: str, seed: int, epochs: int | None, eval_every: int | None 
     from ecogen import load, train
     from ecogen.data import prepare_data
     from ecogen.metrics import evaluate_run, load_extractor
-    from ecogen.recipes import recipe_config
+    from ecogen.session.recipes import recipe_config
     from ecogen.rundir import RunDir
 
     out = RESULTS / "seeds" / f"{recipe}_seed{seed}"

@@ -5,7 +5,7 @@ import torch
 
 from ecogen import api
 from ecogen.data import prepare_data
-from ecogen.resolve import resolve_config
+from ecogen.session.resolve import resolve_config
 from ecogen.rundir import RunDir
 from ecogen.training import Trainer
 from ecogen.training.hooks import Hooks

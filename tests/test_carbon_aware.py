@@ -17,7 +17,7 @@ from ecogen.energy.carbon_clock import CarbonClock
 from ecogen.energy.intensity import format_time, read_series
 from ecogen.energy.windows import best_window
 from ecogen.errors import ConfigError
-from ecogen.planning import Cancelled, wait_until
+from ecogen.session.planning import Cancelled, wait_until
 
 HOUR = 3600.0
 TINY = ["--data", "digits", "--image-size", "16", "--width-mult", "0.25", "--latent-dim", "16", "--batch-size", "16",

@@ -3,7 +3,7 @@
 import subprocess
 import sys
 
-from ecogen.catalog import CATALOG, DEFAULT_METRICS
+from ecogen.base.catalog import CATALOG, DEFAULT_METRICS
 from ecogen.data import SOURCES
 from ecogen.energy.sensors import SENSORS
 from ecogen.metrics import EXTRACTORS, METRICS

@@ -9,7 +9,7 @@ from PIL import Image
 from ecogen.data import load_source
 from ecogen.data.emoji import DEFAULT_FONT, groups_table
 from ecogen.errors import DataError
-from ecogen.recipes import RECIPES
+from ecogen.session.recipes import RECIPES
 
 from conftest import run_cli
 
@@ -154,7 +154,7 @@ def test_transformations_and_composition_on_colour(tmp_path):
 def test_every_recipe_trains_at_three_channels(recipe, tmp_path):
     """Each recipe as users run it on colour data (the sizes cut down: a quarter width, 16 px, 2 steps)."""
     from ecogen import train
-    from ecogen.recipes import recipe_config
+    from ecogen.session.recipes import recipe_config
 
     config = recipe_config(recipe, {"data": {"source": "emoji", "image_size": 16}, "steps": 2, "device": "cpu",
                                     "model": {"width_mult": 0.25}, "eval_every": 2, "eval_n": 16})

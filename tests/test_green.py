@@ -7,7 +7,7 @@ import torch
 
 from ecogen import load, train
 from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, to_dict
-from ecogen.recipes import RECIPES, recipe_config
+from ecogen.session.recipes import RECIPES, recipe_config
 from ecogen.energy import record as records
 
 from conftest import run_cli, tiny_config

@@ -7,8 +7,7 @@ from pathlib import Path
 import ecogen
 
 LAYERS = [
-    {"_version", "errors", "base", "registry", "catalog", "lazy", "atomic", "cachedir", "config", "device", "checkpoint",
-     "progress", "images"},
+    {"_version", "errors", "base", "registry", "config", "checkpoint"},
     {"data", "rundir"},
     {"models"},
     {"energy"},
@@ -16,7 +15,7 @@ LAYERS = [
     {"training"},
     {"generation", "transforms", "compose"},
     {"report", "rating"},
-    {"recipes", "resolve", "planning", "session", "api", "cli", "__init__", "__main__"},
+    {"session", "api", "cli", "__init__", "__main__"},
 ]
 LEVEL = {name: i for i, names in enumerate(LAYERS) for name in names}
 ROOT = Path(ecogen.__file__).parent
@@ -58,3 +57,45 @@ def test_importing_ecogen_changes_no_global_state():
             "assert torch.get_num_threads() == threads and torch.equal(torch.random.get_rng_state(), state)")
     proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert proc.returncode == 0, proc.stderr
+
+
+def _module_name(path: Path) -> str:
+    parts = ("ecogen", *path.relative_to(ROOT).with_suffix("").parts)
+    return ".".join(parts[:-1] if parts[-1] == "__init__" else parts)
+
+
+def _graph() -> dict[str, set[str]]:
+    """Every ecogen module and the ecogen modules it imports, anywhere in its file (type-checking and
+    function-level imports too: a cycle hidden in a function is still a cycle of concepts)."""
+    modules = {_module_name(p): p for p in ROOT.rglob("*.py")}
+    graph: dict[str, set[str]] = {name: set() for name in modules}
+    for name, path in modules.items():
+        package = name if path.name == "__init__.py" else name.rpartition(".")[0]
+        for node in ast.walk(ast.parse(path.read_text())):
+            targets: list[str] = []
+            if isinstance(node, ast.ImportFrom) and node.module:
+                base = node.module if node.level == 0 else ".".join([*package.split(".")[: len(package.split(".")) - node.level + 1], node.module])
+                targets = [f"{base}.{a.name}" if f"{base}.{a.name}" in modules else base for a in node.names]
+            elif isinstance(node, ast.Import):
+                targets = [a.name for a in node.names]
+            graph[name] |= {t for t in targets if t in modules and t != name}
+    return graph
+
+
+def test_there_is_no_import_cycle_anywhere():
+    """Depth-first over the whole import graph, inside packages as well as between them."""
+    graph, state, cycles = _graph(), {}, []
+
+    def visit(node: str, trail: list[str]) -> None:
+        state[node] = "open"
+        for nxt in sorted(graph[node]):
+            if state.get(nxt) == "open":
+                cycles.append(" -> ".join(trail[trail.index(nxt):] + [nxt]))
+            elif nxt not in state:
+                visit(nxt, trail + [nxt])
+        state[node] = "done"
+
+    for node in sorted(graph):
+        if node not in state:
+            visit(node, [node])
+    assert not cycles, "\n".join(cycles)

@@ -6,7 +6,7 @@ import re
 import pytest
 from rich.console import Console
 
-from ecogen.progress import make_progress
+from ecogen.base.progress import make_progress
 
 INFO = ("loss_d 1.234  loss_g 2.345  1,234 img/s  12.3 GFLOP/s (45% of peak)  0.123 Wh  "
         "fid 12.3  kid 0.0123")

@@ -5,8 +5,8 @@ import yaml
 
 from ecogen.config import ModelConfig, TrainConfig, to_dict
 from ecogen.errors import ConfigError
-from ecogen.recipes import RECIPES
-from ecogen.resolve import changed_fields, resolve, resolve_config
+from ecogen.session.recipes import RECIPES
+from ecogen.session.resolve import changed_fields, resolve, resolve_config
 
 from conftest import run_cli
 
@@ -46,7 +46,7 @@ def test_a_resolved_config_resolves_to_itself():
 def test_a_recipe_field_set_back_to_the_default_stays_set():
     """recipe_config("green", {"eval_every": None}) turns green's checks off: training it must not put
     them back (the frontier benchmark relies on it)."""
-    from ecogen.recipes import recipe_config
+    from ecogen.session.recipes import recipe_config
 
     cfg = recipe_config("green", {"eval_every": None, "optim": {"beta1": 0.5}, "seed": 2})
     resolved = resolve_config(cfg)

@@ -8,7 +8,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from ecogen._version import __version__
-from ecogen.lazy import lazy_exports
+from ecogen.base.lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "load": "ecogen.api",
@@ -20,8 +20,8 @@ __getattr__, __dir__ = lazy_exports(__name__, {
     "OptimConfig": "ecogen.config",
     "TrainConfig": "ecogen.config",
     "EcogenError": "ecogen.errors",
-    "RECIPES": "ecogen.recipes",
-    "recipe_config": "ecogen.recipes",
+    "RECIPES": "ecogen.session.recipes",
+    "recipe_config": "ecogen.session.recipes",
     "TrainedGenerator": "ecogen.generation",
     "TrainResult": "ecogen.training",
 })
@@ -32,5 +32,5 @@ if TYPE_CHECKING:
     from ecogen.config import DataConfig, ModelConfig, OptimConfig, TrainConfig
     from ecogen.errors import EcogenError
     from ecogen.generation import TrainedGenerator
-    from ecogen.recipes import RECIPES, recipe_config
+    from ecogen.session.recipes import RECIPES, recipe_config
     from ecogen.training import TrainResult

@@ -19,7 +19,7 @@ from ecogen.config import DataConfig, EnergyConfig, from_dict
 from ecogen.energy.calibrate import calibrate as measure_peaks
 from ecogen.metrics.extractors.classifier import ClassifierReport, train_classifier
 from ecogen.data import prepare_data
-from ecogen.device import resolve_device
+from ecogen.base.device import resolve_device
 from ecogen.errors import EcogenError
 from ecogen.energy import metered
 from ecogen.generation import TrainedGenerator
@@ -30,11 +30,11 @@ from ecogen.metrics import evaluate_sets as metrics_evaluate_sets
 from ecogen.models.vae import held_out_elbo
 from ecogen.generation.receipt import build_receipt, read_receipt, receipt_text
 from ecogen.energy import record as records
-from ecogen.images import save_grid, save_png, to_uint8
+from ecogen.base.images import save_grid, save_png, to_uint8
 from ecogen.report.pages import write_compare, write_run_report
 from ecogen.rundir import RunDir
-from ecogen.planning import Cancelled, Plan, Schedule
-from ecogen.session import RESUMABLE, plan, resume, train
+from ecogen.session.planning import Cancelled, Plan, Schedule
+from ecogen.session.runs import RESUMABLE, plan, resume, train
 from ecogen.transforms import TransformResult
 
 def evaluate(

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ecogen import atomic
+from ecogen.base import atomic
 from ecogen.errors import CheckpointError
 
 FORMAT = "ecogen.checkpoint"

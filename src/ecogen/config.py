@@ -131,7 +131,7 @@ class TrainConfig:
     r1_gamma: Annotated[float, Field(ge=0.0)] = 0.0  # GAN: R1 penalty on D's gradient at real images (0: off)
     r1_every: Annotated[Int, Field(gt=0, le=1000)] = 1  # lazy R1: every n-th D update, scaled by n (StyleGAN2)
     augment: str = "none"  # GAN: DiffAugment policy for D's inputs, e.g. "translation,cutout" (see training/augment.py)
-    recipe: str | None = None  # the recipe this config was layered on (see ecogen.resolve), for the record
+    recipe: str | None = None  # the recipe this config was layered on (see ecogen.session.resolve), for the record
 
     def __post_init__(self) -> None:
         """A target needs checks: the interval is filled in here, so the config says what runs (no default

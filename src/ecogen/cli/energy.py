@@ -8,7 +8,7 @@ from pathlib import Path
 import typer
 
 from ecogen.cli.consoles import notice, out as console
-from ecogen.lazy import LazyModule
+from ecogen.base.lazy import LazyModule
 from ecogen.report.tables import bill_table, compare_table, ranks_table, receipt_table, run_summary
 
 api = LazyModule("ecogen.api")

@@ -9,11 +9,11 @@ from typing import Optional
 
 import typer
 
-from ecogen.catalog import DEFAULT_METRICS, names
+from ecogen.base.catalog import DEFAULT_METRICS, names
 from ecogen.cli.consoles import out as console
 from ecogen.config import SEED_MAX
 from ecogen.errors import EcogenError
-from ecogen.lazy import LazyModule
+from ecogen.base.lazy import LazyModule
 from ecogen.report.tables import eval_table
 
 api = LazyModule("ecogen.api")

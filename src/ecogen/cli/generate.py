@@ -12,7 +12,7 @@ import typer
 from ecogen.cli.consoles import out as console
 from ecogen.config import SEED_MAX
 from ecogen.errors import EcogenError
-from ecogen.lazy import LazyModule
+from ecogen.base.lazy import LazyModule
 from ecogen.report.tables import si
 
 api = LazyModule("ecogen.api")  # torch loads on first use: --help stays quick

@@ -1,7 +1,7 @@
 """``ecogen train``'s config options, listed once: name, config key, help and group.
 
 The option's type and default come from the config's own types (``TrainConfig``), the choices of
-registry-backed fields from the registries' catalog (``ecogen.catalog``, no torch import), and the command's signature is built from this table,
+registry-backed fields from the registries' catalog (``ecogen.base.catalog``, no torch import), and the command's signature is built from this table,
 so a new config field is one line here.
 """
 
@@ -17,7 +17,7 @@ from typing import Any, Literal, Optional
 
 import typer
 
-from ecogen.catalog import names
+from ecogen.base.catalog import names
 from ecogen.config import TrainConfig
 
 

@@ -14,7 +14,7 @@ from rich.table import Table
 from ecogen.cli.consoles import err as console
 from ecogen.config import SEED_MAX
 from ecogen.errors import EcogenError
-from ecogen.lazy import LazyModule
+from ecogen.base.lazy import LazyModule
 
 rating = LazyModule("ecogen.rating")  # its functions are the Python API: create_study, study_results
 

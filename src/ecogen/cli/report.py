@@ -8,7 +8,7 @@ from typing import Optional
 import typer
 
 from ecogen.cli.consoles import out as console
-from ecogen.lazy import LazyModule
+from ecogen.base.lazy import LazyModule
 
 api = LazyModule("ecogen.api")
 

@@ -14,11 +14,11 @@ from ecogen.cli.consoles import out as console
 from ecogen.cli.options import overrides, train_parameters
 from ecogen.config import dump_yaml
 from ecogen.errors import EcogenError
-from ecogen.lazy import LazyModule
+from ecogen.base.lazy import LazyModule
 from ecogen.report.tables import bill_table, ranks_table, run_summary
 
 if TYPE_CHECKING:
-    from ecogen.planning import Plan, Schedule
+    from ecogen.session.planning import Plan, Schedule
     from ecogen.training import TrainResult
 
 api = LazyModule("ecogen.api")
@@ -103,7 +103,7 @@ def train(
             raise EcogenError(f"--resume continues the run as it was configured; {', '.join(given)} cannot be "
                               f"used with it (only schedule, energy and quality-check options can)")
         return _emit(api.resume(resume, progress=not quiet, **overrides(options)), as_json)
-    from ecogen.resolve import resolve
+    from ecogen.session.resolve import resolve
 
     cfg = resolve(recipe=recipe, file=config, preset=preset, overrides=overrides(options))
     if config is not None and out == Path("runs/default") and not print_config:
@@ -149,7 +149,7 @@ def plan(
 ) -> None:
     """Predict a run's seconds, Wh, gCO2 and FLOPs (with a range) from a few probe steps on this machine;
     with --forecast and --deadline, also the cleanest start and what it saves. Trains nothing."""
-    from ecogen.resolve import resolve
+    from ecogen.session.resolve import resolve
 
     cfg = resolve(recipe=recipe, file=config, preset=preset, overrides=overrides(options))
     schedule = _schedule(forecast, deadline, start, dry_run=True)
@@ -161,13 +161,13 @@ def _schedule(forecast: Path | None, deadline: str | None, start: str | None, dr
         if deadline or start:
             raise EcogenError("--deadline and --start schedule by a forecast: give --forecast FILE too")
         return None
-    from ecogen.planning import Schedule
+    from ecogen.session.planning import Schedule
 
     return Schedule(forecast=forecast, deadline=deadline, start=start or ("auto" if deadline else "now"))
 
 
 def _emit_plan(made: Plan, as_json: bool) -> None:
-    from ecogen.planning import plan_lines
+    from ecogen.session.planning import plan_lines
 
     if as_json:
         print(made.model_dump_json())

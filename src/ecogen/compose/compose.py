@@ -56,7 +56,7 @@ def text_spec(text: str, generator: TrainedGenerator, seed: int = 0) -> Spec:
 
 
 def save_composite(composite: Composite, out: str | Path, text: dict[str, str] | None = None) -> Path:
-    from ecogen.images import save_png
+    from ecogen.base.images import save_png
 
     pixels = (composite.image * 255).round().astype(np.uint8)
     return save_png(pixels, Path(out), text)

@@ -16,7 +16,7 @@ from typing import Annotated
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from ecogen import atomic
+from ecogen.base import atomic
 from ecogen.compose.registries import ALPHAS, ELEMENT_SOURCES
 from ecogen.config import Seed, parse_yaml, read_text_file
 from ecogen.errors import ConfigError

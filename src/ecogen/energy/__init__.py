@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from ecogen.lazy import lazy_exports
+from ecogen.base.lazy import lazy_exports
 
 __getattr__, __dir__ = lazy_exports(__name__, {
     "grid_table": "ecogen.energy.carbon",

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import torch
 
-from ecogen.atomic import write_json
-from ecogen.cachedir import cache_root
+from ecogen.base.atomic import write_json
+from ecogen.base.cachedir import cache_root
 from ecogen.energy.machine import contention, cpu_model, visible_cores
 
 

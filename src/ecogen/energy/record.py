@@ -12,7 +12,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, ValidationError
 
-from ecogen import atomic
+from ecogen.base import atomic
 from ecogen.energy.ranks import RankRecord
 from ecogen.energy.tracker import EnergyReport
 from ecogen.energy.units import J_PER_WH

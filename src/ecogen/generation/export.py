@@ -19,7 +19,7 @@ import torch
 from safetensors.torch import save_file
 from torch import nn
 
-from ecogen import atomic
+from ecogen.base import atomic
 from ecogen.errors import EcogenError
 from ecogen.generation.sampler import TrainedGenerator
 from ecogen.registry import Registry

@@ -10,7 +10,7 @@ from torch import nn
 
 from ecogen import checkpoint
 from ecogen.config import TrainConfig
-from ecogen.device import resolve_device
+from ecogen.base.device import resolve_device
 from ecogen.energy.flops import count_flops
 from ecogen.training.precision import autocast, resolve_precision
 from ecogen.errors import ConfigError, EcogenError

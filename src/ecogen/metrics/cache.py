@@ -15,9 +15,9 @@ from typing import Any
 
 import numpy as np
 
-from ecogen import atomic
+from ecogen.base import atomic
 from ecogen._version import __version__
-from ecogen.cachedir import cache_root
+from ecogen.base.cachedir import cache_root
 from ecogen.data.sources import source_files
 from ecogen.metrics.extractors.base import Features
 

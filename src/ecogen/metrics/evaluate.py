@@ -23,7 +23,7 @@ from ecogen.errors import EcogenError
 from ecogen.metrics.cache import cached, source_fingerprint
 from ecogen.metrics.extractors import FIT_METHOD, Extractor, Features, load_extractor
 from ecogen.metrics.registry import DEFAULT_METRICS, METRICS, NEEDS_PROBS
-from ecogen.progress import make_progress
+from ecogen.base.progress import make_progress
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from ecogen.catalog import DEFAULT_METRICS  # one definition; the CLI reads it without torch
+from ecogen.base.catalog import DEFAULT_METRICS  # one definition; the CLI reads it without torch
 from ecogen.metrics.extractors.base import Features
 from ecogen.metrics.fid import fid
 from ecogen.metrics.inception_score import inception_score

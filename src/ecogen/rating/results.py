@@ -7,7 +7,7 @@ import io
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from ecogen.atomic import write_text
+from ecogen.base.atomic import write_text
 from ecogen.rating.scoring import RaterRow, RunScore, rater_rows, score_runs
 from ecogen.rating.store import Answer, AnswerStore
 from ecogen.rating.study import load_study

@@ -19,11 +19,11 @@ import numpy as np
 import torch
 from pydantic import BaseModel, ConfigDict, Field
 
-from ecogen.atomic import write_json, write_text
+from ecogen.base.atomic import write_json, write_text
 from ecogen.data import prepare_data
 from ecogen.errors import EcogenError
 from ecogen.generation import TrainedGenerator
-from ecogen.images import save_png, to_uint8
+from ecogen.base.images import save_png, to_uint8
 from ecogen.rundir import RunDir
 
 STUDY_FILE = "study.json"

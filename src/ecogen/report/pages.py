@@ -15,7 +15,7 @@ from typing import Any
 from jinja2 import Environment, PackageLoader, select_autoescape
 
 from ecogen._version import __version__
-from ecogen.atomic import write_text
+from ecogen.base.atomic import write_text
 from ecogen.config import load_yaml
 from ecogen.energy import record as records
 from ecogen.errors import EcogenError

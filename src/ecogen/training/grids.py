@@ -6,7 +6,7 @@ from pathlib import Path
 
 import torch
 
-from ecogen.images import save_grid
+from ecogen.base.images import save_grid
 from ecogen.training.hooks import Hooks, LoopState, RunContext
 
 GRID_SIZE = 64

@@ -23,7 +23,7 @@ from ecogen.errors import CheckpointError
 from ecogen.models import MODELS
 from ecogen.models.dcgan import num_classes
 from ecogen.models.restore import EMA, build_modules, restore_modules
-from ecogen.progress import make_progress
+from ecogen.base.progress import make_progress
 from ecogen.rundir import RunDir
 from ecogen.training.accounting import RunAccount
 from ecogen.training.callbacks import default_callbacks

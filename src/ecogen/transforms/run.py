@@ -13,7 +13,7 @@ from ecogen.energy import EnergyTracker, metered
 from ecogen.errors import EcogenError
 from ecogen.generation import TrainedGenerator
 from ecogen.generation.receipt import build_receipt, receipt_text
-from ecogen.images import save_grid, save_png, to_uint8
+from ecogen.base.images import save_grid, save_png, to_uint8
 from ecogen.transforms.io import RESIZE_METHOD, box_mask, check_outputs, model_mask, output_paths, read_inputs, read_mask
 from ecogen.transforms.latent import LatentModel
 from ecogen.transforms.ops import TRANSFORMS, corrupt

@@ -22,12 +22,12 @@ import torch.nn.functional as F
 from safetensors.torch import load_file, save_file
 from torch import nn
 
-from ecogen import atomic
+from ecogen.base import atomic
 from ecogen.config import DataConfig
 from ecogen.data import prepare_data
 from ecogen.errors import EcogenError
 from ecogen.metrics.extractors.base import EXTRACTORS, Extractor
-from ecogen.progress import make_progress
+from ecogen.base.progress import make_progress
 
 FORMAT = "ecogen.extractor.classifier"
 

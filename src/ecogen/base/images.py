@@ -9,7 +9,7 @@ import numpy as np
 import torch
 from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
-from ecogen import atomic
+from ecogen.base import atomic
 
 
 def to_uint8(images: torch.Tensor) -> np.ndarray:

@@ -21,7 +21,7 @@ from ecogen.errors import ConfigError, EcogenError
 from ecogen.metrics.evaluate import parse_metrics
 from ecogen.metrics.extractors.base import check_extractor_name
 from ecogen.models import MODELS, PRESETS
-from ecogen.recipes import RECIPES, default_recipe
+from ecogen.session.recipes import RECIPES, default_recipe
 from ecogen.training.augment import parse_policy
 from ecogen.training.losses import LOSSES
 
