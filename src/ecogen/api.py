@@ -27,7 +27,6 @@ from ecogen.generation.export import Exported
 from ecogen.generation.export import export as export_generator
 from ecogen.metrics import DEFAULT_METRICS, EvalResult, evaluate_run
 from ecogen.metrics import evaluate_sets as metrics_evaluate_sets
-from ecogen.models.vae import held_out_elbo
 from ecogen.generation.receipt import build_receipt, read_receipt, receipt_text
 from ecogen.energy import record as records
 from ecogen.base.images import save_grid, save_png, to_uint8
@@ -60,13 +59,13 @@ def evaluate(
     with metered(generator.config.energy, generator.device) as tracker:
         result = evaluate_run(generator, data, metrics=metrics, n=n, extractor=extractor, seed=seed,
                               progress=progress, tracker=tracker, precision=precision, reference=reference)
-        if generator.family == "vae":
+        if generator.spec.extra_eval is not None:
             with tracker.phase("eval"):
                 held = data.holdout
                 labels = torch.from_numpy(held.labels) if generator.classes and held.labels is not None else None
-                elbo = held_out_elbo(generator.modules, torch.from_numpy(held.images), generator.config.model.recon,
-                                     seed, labels=labels)  # a conditional VAE encodes with the class
-                result = replace(result, extra=elbo)
+                extra = generator.spec.extra_eval(generator.modules, torch.from_numpy(held.images),
+                                                  generator.config.model, seed, labels)
+                result = replace(result, extra=extra)
     if rundir.record.exists():
         try:
             records.add_phase(rundir.record, "eval", tracker.report())

@@ -14,7 +14,7 @@ from ecogen.base.device import resolve_device
 from ecogen.energy.flops import count_flops
 from ecogen.training.precision import autocast, resolve_precision
 from ecogen.errors import ConfigError, EcogenError
-from ecogen.models import MODELS
+from ecogen.models import MODELS, ModelSpec
 from ecogen.models.restore import rebuild, sampling_module
 from ecogen.rundir import RunDir
 
@@ -46,8 +46,13 @@ class TrainedGenerator:
         return cls(modules, sampling_module(modules, config), config, ckpt.step, ckpt.meta["sha256"], torch_device)
 
     @property
+    def spec(self) -> ModelSpec:
+        """The model's registry entry: its family, and how it is inverted and evaluated."""
+        return MODELS.get(self.config.model.name)
+
+    @property
     def family(self) -> str:
-        return MODELS.get(self.config.model.name).family
+        return self.spec.family
 
     @property
     def latent_dim(self) -> int:

@@ -57,6 +57,12 @@ def negative_elbo(modules: nn.ModuleDict, x: torch.Tensor, kind: str, eps: torch
 
 
 @torch.no_grad()
+def encode_mean(modules: nn.ModuleDict, x: torch.Tensor) -> torch.Tensor:
+    """The posterior mean: the one-pass inversion transforms use."""
+    return encode(modules["encoder"], x)[0]
+
+
+@torch.no_grad()
 def held_out_elbo(modules: nn.ModuleDict, images: torch.Tensor, kind: str, seed: int = 0,
                   batch_size: int = 500, labels: torch.Tensor | None = None) -> dict[str, float]:
     """Mean per-image negative ELBO on ``images`` (one seeded z sample each), with its two parts."""

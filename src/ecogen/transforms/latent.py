@@ -9,7 +9,6 @@ import torch
 
 from ecogen.errors import EcogenError
 from ecogen.generation import TrainedGenerator
-from ecogen.models.vae import encode as vae_encode
 
 
 @dataclass
@@ -26,7 +25,7 @@ class LatentModel:
 
     @property
     def has_encoder(self) -> bool:
-        return "encoder" in self.generator.modules
+        return self.generator.spec.encode is not None
 
     def decode(self, z: torch.Tensor) -> torch.Tensor:
         with torch.no_grad():
@@ -37,7 +36,7 @@ class LatentModel:
         x = x.to(self.device)
         if self.has_encoder:
             with torch.no_grad():
-                return vae_encode(self.generator.modules["encoder"], x)[0]
+                return self.generator.spec.encode(self.generator.modules, x)
         if self.steps <= 0:
             raise EcogenError("a GAN has no encoder: inversion needs --steps > 0 (latent optimisation)")
         init = self.generator.latents(len(x), self.seed).to(self.device)

@@ -18,8 +18,6 @@ from ecogen.transforms.io import RESIZE_METHOD, box_mask, check_outputs, model_m
 from ecogen.transforms.latent import LatentModel
 from ecogen.transforms.ops import TRANSFORMS, corrupt
 
-# Latent-optimisation steps when the user gives none: GAN inversion needs many, a VAE's refinement few.
-DEFAULT_STEPS = {"gan": 300, "vae": 100}
 
 
 @dataclass(frozen=True)
@@ -41,7 +39,7 @@ class TransformResult:
 def latent_model(generator: TrainedGenerator, steps: int | None, seed: int) -> LatentModel:
     if generator.classes:
         raise EcogenError("transformations need an unconditional model (this one generates by class)")
-    return LatentModel(generator, DEFAULT_STEPS.get(generator.family, 100) if steps is None else steps, seed=seed)
+    return LatentModel(generator, generator.spec.inversion_steps if steps is None else steps, seed=seed)
 
 
 def _write(images: list[np.ndarray], paths: list[Path], receipt: dict) -> None:
