@@ -33,7 +33,7 @@ def _entries(kind: str) -> list[str]:
 
 CONTRACTS = {"model", "preset", "training family", "loss", "learning-rate decay", "augmentation", "resize filter",
              "extractor", "metric", "sensor", "transformation", "export format", "element source", "blend",
-             "recipe", "dataset"}
+             "recipe", "dataset", "noise"}
 
 
 def test_every_registry_has_a_contract():
@@ -250,3 +250,14 @@ def test_data_sources_give_images_in_range_with_labels(name, tmp_path):
     images = load_source(spec, 16)
     assert len(images) > 0 and images.images.min() >= -1.0 and images.images.max() <= 1.0
     assert images.labels is None or len(images.labels) == len(images)
+
+
+@pytest.mark.parametrize("name", _entries("noise"))
+def test_noises_stay_in_range_follow_their_seed_and_grow_with_their_level(name):
+    from ecogen.transforms.ops import corrupt
+
+    x = torch.zeros(2, 3, 16, 16)
+    a, b = corrupt(x, f"{name}:0.3", seed=1), corrupt(x, f"{name}:0.3", seed=1)
+    assert torch.equal(a, b) and a.shape == x.shape and a.abs().max() <= 1.0
+    assert torch.equal(corrupt(x, f"{name}:0", seed=1), x)
+    assert (corrupt(x, f"{name}:0.6", seed=1) - x).abs().mean() > (a - x).abs().mean()

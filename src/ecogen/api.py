@@ -3,7 +3,7 @@ evaluate_sets, compose, transform, read_receipt)."""
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from pathlib import Path
@@ -35,6 +35,9 @@ from ecogen.rundir import RunDir
 from ecogen.session.planning import Cancelled, Plan, Schedule
 from ecogen.session.runs import RESUMABLE, plan, resume, train
 from ecogen.transforms import TransformResult
+
+log = logging.getLogger(__name__)  # notices for the caller: the CLI shows them on stderr
+
 
 def evaluate(
     run: str | Path,
@@ -70,8 +73,7 @@ def evaluate(
         try:
             records.add_phase(rundir.record, "eval", tracker.report())
         except OSError as err:  # a read-only or full disk: the metrics are still worth showing
-            print(f"notice: the evaluation's energy was not added to {rundir.record} ({err.strerror or err})",
-                  file=sys.stderr)
+            log.warning(f"notice: the evaluation's energy was not added to {rundir.record} ({err.strerror or err})")
     return result
 
 

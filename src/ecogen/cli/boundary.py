@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 import sys
 import traceback
@@ -10,6 +11,7 @@ from collections.abc import Callable
 import typer
 from safetensors import SafetensorError
 
+from ecogen.cli.consoles import notice
 from ecogen.energy.machine import others_running, visible_cores
 from ecogen.errors import EcogenError
 
@@ -27,12 +29,29 @@ def _known_failures() -> dict[type[BaseException], str]:
     return {**KNOWN_FAILURES, torch.OutOfMemoryError: DEVICE_OOM} if torch else KNOWN_FAILURES
 
 
+class _Notices(logging.Handler):
+    """The library's notices (the ``ecogen`` loggers) as lines on stderr; stderr is looked up per line,
+    so a caller that redirects it (the tests) sees them."""
+
+    def emit(self, record: logging.LogRecord) -> None:
+        notice(self.format(record))
+
+
+def show_notices() -> None:
+    logger = logging.getLogger("ecogen")
+    if not any(isinstance(h, _Notices) for h in logger.handlers):
+        logger.addHandler(_Notices())
+        logger.setLevel(logging.INFO)
+        logger.propagate = False
+
+
 def guarded(run: Callable[[], object]) -> None:
     """User errors and known failures become one line on stderr and exit code 2 (nothing already written
     is lost: files are replaced atomically); anything else is a bug, shown with its traceback and a
     request to report it. ``run`` calls the Typer app with ``standalone_mode=False``, so a usage error
     (a bad option value, an unknown command) reaches this boundary too and gets the same one line."""
     try:
+        show_notices()
         fit_threads()
         if "WORLD_SIZE" in os.environ:  # torchrun: c10d's C++ log of a failed rendezvous is a page per retry;
             os.environ.setdefault("TORCH_CPP_LOG_LEVEL", "FATAL")  # the guard says it in one line (set INFO to see it)

@@ -18,13 +18,12 @@ def latent_mix(generator: TrainedGenerator, latents: torch.Tensor, weights: list
     if layer is None:
         return generator.decode((w * latents).sum(0, keepdim=True), labels=None if labels is None else labels[:1])
     module = generator.module
-    net = getattr(module, "net", None)
-    if net is None or not hasattr(module, "run"):
-        raise EcogenError("per-layer mixing needs a DCGAN-style generator")
-    if not 1 <= layer < len(net):
-        raise EcogenError(f"layer must be within 1..{len(net) - 1} for this generator (got {layer})")
+    if not all(hasattr(module, name) for name in ("head", "tail", "depth")):
+        raise EcogenError("per-layer mixing needs a generator that splits into head and tail (a DCGAN-style one)")
+    if not 1 <= layer < module.depth:
+        raise EcogenError(f"layer must be within 1..{module.depth - 1} for this generator (got {layer})")
     with torch.inference_mode():
         y = None if labels is None else labels.to(generator.device)
-        h = module.run(module._input(latents.to(generator.device), y), y, stop=layer)
+        h = module.head(latents.to(generator.device), y, layer)
         mixed = (w.to(h.device).view(-1, *[1] * (h.dim() - 1)) * h).sum(0, keepdim=True)
-        return module.run(mixed, None if y is None else y[:1], start=layer).float().cpu()
+        return module.tail(mixed, None if y is None else y[:1], layer).float().cpu()

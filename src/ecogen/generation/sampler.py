@@ -12,7 +12,7 @@ from ecogen import checkpoint
 from ecogen.config import TrainConfig
 from ecogen.base.device import resolve_device
 from ecogen.energy.flops import count_flops
-from ecogen.training.precision import autocast, resolve_precision
+from ecogen.energy.precision import autocast, resolve_precision
 from ecogen.errors import ConfigError, EcogenError
 from ecogen.models import MODELS, ModelSpec
 from ecogen.models.restore import rebuild, sampling_module

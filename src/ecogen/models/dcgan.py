@@ -44,6 +44,19 @@ class Generator(nn.Module):
         if self.embed is not None:
             nn.init.normal_(self.embed.weight, 0.0, 1.0)
 
+    @property
+    def depth(self) -> int:
+        """Layers in the stack: ``head(z, y, k)`` then ``tail(h, y, k)`` splits it after layer k."""
+        return len(self.net)
+
+    def head(self, z: torch.Tensor, y: torch.Tensor | None, layer: int) -> torch.Tensor:
+        """The activations after ``layer`` layers (latent mixing blends here)."""
+        return self.run(self._input(z, y), y, stop=layer)
+
+    def tail(self, h: torch.Tensor, y: torch.Tensor | None, layer: int) -> torch.Tensor:
+        """Images from the activations ``head`` gave after ``layer`` layers."""
+        return self.run(h, y, start=layer)
+
     def _input(self, z: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         if self.embed is not None:
             if y is None:

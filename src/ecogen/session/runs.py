@@ -6,7 +6,7 @@ touches the folder (under its lock) while the others wait at a barrier, then all
 
 from __future__ import annotations
 
-import sys
+import logging
 from collections.abc import Callable, Sequence
 from dataclasses import replace
 from pathlib import Path
@@ -27,6 +27,8 @@ from ecogen.rundir import RunDir
 from ecogen.training.callbacks import Callback
 from ecogen.training.distributed import Distributed
 from ecogen.training.loop import Trainer, TrainResult
+
+log = logging.getLogger(__name__)  # notices for the caller: the CLI shows them on stderr
 
 # What may change when a run is resumed; everything else defines the run and is fixed.
 RESUMABLE = (
@@ -85,7 +87,7 @@ def train(
                 raise ConfigError("--forecast/--start plan one process; plan with `ecogen plan`, then launch torchrun")
             plan = make_plan(config, data, device, schedule)
             for line in plan_lines(plan):
-                print(line, file=sys.stderr)
+                log.info(line)
             if plan.start_unix is not None:
                 wait_until(plan.start_unix, progress)
             if not config.energy.intensity:  # the forecast bills the run, interval by interval
@@ -161,7 +163,7 @@ def resume(out: str | Path, *, progress: bool = True, callbacks: Sequence[Callba
     notices: list[str] = []
     ckpt = checkpoint.latest(run.checkpoints, notices) if checkpoint.list_checkpoints(run.checkpoints) else None
     for notice in notices:
-        print(f"notice: {notice}", file=sys.stderr)
+        log.warning(f"notice: {notice}")
     if ckpt is not None:
         saved = saved_config(ckpt)
     else:  # killed before its first checkpoint: start again from the recorded config

@@ -33,7 +33,7 @@ from ecogen.training.families import FAMILIES
 from ecogen.training.hooks import Callback, LoopState, RunContext
 from ecogen.training.interrupt import GracefulStop
 from ecogen.training.logs import LogLines
-from ecogen.training.precision import autocast, resolve_precision
+from ecogen.energy.precision import autocast, resolve_precision
 from ecogen.training.schedule import base_learning_rates
 
 

@@ -66,21 +66,32 @@ def interpolate(model: LatentModel, start: torch.Tensor, end: torch.Tensor, fram
     return model.decode(torch.cat([PATHS[path](start, end, t) for t in ts])).cpu()
 
 
+Noise = Callable[[torch.Tensor, float, torch.Generator], torch.Tensor]
+NOISES: Registry[Noise] = Registry("noise")
+
+
+@NOISES.register("gaussian")
+def _gaussian(images: torch.Tensor, level: float, gen: torch.Generator) -> torch.Tensor:
+    """Additive Gaussian noise; ``level`` is sigma on the [0, 1] pixel scale."""
+    return (images + 2 * level * torch.randn(images.shape, generator=gen)).clamp(-1, 1)
+
+
+@NOISES.register("saltpepper")
+def _salt_and_pepper(images: torch.Tensor, level: float, gen: torch.Generator) -> torch.Tensor:
+    """A share ``level`` of the pixels set to black or white (all channels alike)."""
+    hit = torch.rand(images.shape[0], 1, *images.shape[2:], generator=gen) < level
+    salt = torch.rand(hit.shape, generator=gen) < 0.5
+    value = salt.float() * 2 - 1
+    return torch.where(hit.expand_as(images), value.expand_as(images), images)
+
+
 def corrupt(images: torch.Tensor, noise: str, seed: int = 0) -> torch.Tensor:
-    """``gaussian:SIGMA`` (SIGMA on the [0, 1] pixel scale) or ``saltpepper:P`` (share of pixels)."""
+    """``KIND:LEVEL`` with a registered kind: ``gaussian:SIGMA`` or ``saltpepper:P``; LEVEL in [0, 1]."""
     kind, _, amount = noise.partition(":")
     try:
         level = float(amount)
     except ValueError:
-        raise EcogenError(f"--noise must be gaussian:SIGMA or saltpepper:P (got {noise!r})") from None
+        raise EcogenError(f"--noise must be KIND:LEVEL, one of {', '.join(NOISES.names())} (got {noise!r})") from None
     if not 0 <= level <= 1:
         raise EcogenError(f"noise level must be within [0, 1] (got {level})")
-    gen = torch.Generator().manual_seed(seed)
-    if kind == "gaussian":
-        return (images + 2 * level * torch.randn(images.shape, generator=gen)).clamp(-1, 1)
-    if kind == "saltpepper":
-        hit = torch.rand(images.shape[0], 1, *images.shape[2:], generator=gen) < level
-        salt = torch.rand(hit.shape, generator=gen) < 0.5
-        value = salt.float() * 2 - 1
-        return torch.where(hit.expand_as(images), value.expand_as(images), images)
-    raise EcogenError(f"unknown noise {kind!r}; choose from: gaussian, saltpepper")
+    return NOISES.get(kind)(images, level, torch.Generator().manual_seed(seed))
