@@ -4,10 +4,16 @@ from ecogen.config import TrainConfig, dump_yaml, from_dict, load_yaml, merge, t
 from ecogen.errors import ConfigError
 
 
-def test_defaults_match_the_documented_recipe():
+def test_the_defaults_round_trip_through_yaml_and_the_cli():
+    """What `--print-config` shows with no options is the config a bare TrainConfig() trains."""
+    from conftest import run_cli
+
     cfg = TrainConfig()
-    assert (cfg.optim.lr_g, cfg.optim.beta1, cfg.optim.beta2) == (2e-4, 0.5, 0.999)
-    assert cfg.loss == "nonsaturating" and cfg.data.image_size == 32 and cfg.data.holdout == 0.1
+    assert from_dict(TrainConfig, to_dict(cfg)) == cfg
+    shown = run_cli("train", "--recipe", "reference", "--print-config")
+    assert shown.returncode == 0
+    reference = from_dict(TrainConfig, __import__("yaml").safe_load(shown.stdout))
+    assert (reference.optim, reference.loss, reference.batch_size) == (cfg.optim, cfg.loss, cfg.batch_size)
 
 
 def test_unknown_key_is_named():

@@ -84,14 +84,18 @@ def test_mutated_safetensors_headers(tmp_path, saved_checkpoint, edits):
                                                                                       max_size=3), max_leaves=12),
        key=st.sampled_from(["format", "version", "tensors", "sha256", "step", "optimizers", "config", "rng"]))
 def test_mutated_checkpoint_json(tmp_path, saved_checkpoint, value, key):
-    meta = json.loads(saved_checkpoint.read_text())
-    meta[key] = value
+    original = json.loads(saved_checkpoint.read_text())
+    meta = {**original, key: value}
     (tmp_path / "step_00000001.safetensors").write_bytes(saved_checkpoint.with_suffix(".safetensors").read_bytes())
     (tmp_path / "step_00000001.json").write_text(json.dumps(meta))
     try:
-        checkpoint.read(tmp_path / "step_00000001.json")
+        loaded = checkpoint.read(tmp_path / "step_00000001.json")
     except EcogenError:
-        pass
+        return
+    # it loaded: then what guards the file was not changed, and what was read is what the record says
+    for guard in ("format", "version", "tensors", "sha256"):
+        assert loaded.meta[guard] == original[guard], f"a tampered {guard} loaded: {value!r}"
+    assert isinstance(loaded.step, int) and loaded.step == meta["step"] >= 0
 
 
 CONFIG_TEXT = "data:\n  source: digits\n  image_size: 16\nmodel:\n  width_mult: 0.5\nbatch_size: 32\nloss: hinge\n"

@@ -151,17 +151,23 @@ TINY_CLI = ["train", "--data", "digits", "--image-size", "16", "--width-mult", "
     ({"RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "free"}, "rank 0 of 2: the other ranks did not all join"),
     ({"RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "free", "--ddp-backend": "nccl"}, "nccl backend needs CUDA"),
 ])
-def test_a_bad_launch_environment_is_one_line_and_exit_2(tmp_path: Path, env: dict, message: str) -> None:
+def test_a_bad_launch_environment_is_one_line_and_exit_2(tmp_path: Path, env: dict, message: str,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
     """A process started as one rank of two by hand: the setting that is wrong, or the rank that never
-    came and where it was awaited; no traceback, no C++ log, nothing written."""
+    came and where it was awaited; no traceback, no C++ log, nothing written. The rendezvous cases run in
+    a fresh process (c10d's log level is read when torch loads); the others fail before any rendezvous."""
+    from conftest import run_cli
+
     env = dict(env)
     extra = ["--ddp-backend", env.pop("--ddp-backend")] if "--ddp-backend" in env else []
+    fresh = env.get("MASTER_PORT") == "free" and not extra
     if env.get("MASTER_PORT") == "free":
         env["MASTER_PORT"] = str(_free_port())
-    full = {k: v for k, v in os.environ.items() if k not in ("MASTER_ADDR", "MASTER_PORT", "TORCH_CPP_LOG_LEVEL")}
-    full.update({"WORLD_SIZE": "2", "OMP_NUM_THREADS": "1", **env})
-    proc = subprocess.run([sys.executable, "-m", "ecogen", *TINY_CLI, *extra, "--ddp-timeout", "2",
-                           "--out", str(tmp_path / "run")], capture_output=True, text=True, timeout=120, env=full)
+    for name in ("MASTER_ADDR", "MASTER_PORT", "TORCH_CPP_LOG_LEVEL", "LOCAL_RANK", "LOCAL_WORLD_SIZE"):
+        monkeypatch.delenv(name, raising=False)
+    for name, value in {"WORLD_SIZE": "2", "OMP_NUM_THREADS": "1", **env}.items():
+        monkeypatch.setenv(name, value)
+    proc = run_cli(*TINY_CLI, *extra, "--ddp-timeout", "2", "--out", str(tmp_path / "run"), fresh=fresh, timeout=120)
     assert proc.returncode == 2, proc.stderr[-2000:]
     assert len(proc.stderr.strip().splitlines()) == 1 and message in proc.stderr, proc.stderr[-2000:]
     assert not (tmp_path / "run" / "checkpoints").exists()

@@ -1,4 +1,4 @@
-"""Run by tests/test_distributed.py under torchrun (2 processes, gloo): trains several tiny runs through
+"""Run by tests/training/test_distributed.py under torchrun (2 processes, gloo): trains several tiny runs through
 the Python API and saves every rank's parameters, so the test can compare ranks and resumes."""
 
 from __future__ import annotations
