@@ -103,21 +103,23 @@ def train(
             raise EcogenError(f"--resume continues the run as it was configured; {', '.join(given)} cannot be "
                               f"used with it (only schedule, energy and quality-check options can)")
         return _emit(api.resume(resume, progress=not quiet, **overrides(options)), as_json)
-    from ecogen.session.resolve import resolve
-
-    cfg = resolve(recipe=recipe, file=config, preset=preset, overrides=overrides(options))
-    if config is not None and out == Path("runs/default") and not print_config:
-        print(f"notice: no --out given: the run goes to {out}", file=sys.stderr)
-    if recipe is None and cfg.recipe is not None:
-        print(f"recipe: {cfg.recipe} (the default for this kind of run; see --print-config)", file=sys.stderr)
+    layers = {"recipe": recipe, "file": config, "preset": preset}  # resolved once, by the API (session.resolve)
     if print_config:
+        from ecogen.session.resolve import resolve
+
+        cfg = resolve(overrides=overrides(options), **layers)
+        if recipe is None and cfg.recipe is not None:
+            print(f"recipe: {cfg.recipe} (the default for this kind of run)", file=sys.stderr)
         print(dump_yaml(cfg), end="")
         return
+    if config is not None and out == Path("runs/default"):
+        print(f"notice: no --out given: the run goes to {out}", file=sys.stderr)
     schedule = _schedule(forecast, deadline, start, dry_run)
     if dry_run:
-        return _emit_plan(api.plan(cfg, schedule=schedule), as_json)
+        return _emit_plan(api.plan(overrides(options), schedule=schedule, **layers), as_json)
     try:
-        result = api.train(cfg, out, overwrite=overwrite, progress=not quiet, schedule=schedule)
+        result = api.train(overrides(options), out, overwrite=overwrite, progress=not quiet, schedule=schedule,
+                           **layers)
     except api.Cancelled as err:
         print(str(err), file=sys.stderr)
         raise typer.Exit(130) from None
@@ -149,11 +151,9 @@ def plan(
 ) -> None:
     """Predict a run's seconds, Wh, gCO2 and FLOPs (with a range) from a few probe steps on this machine;
     with --forecast and --deadline, also the cleanest start and what it saves. Trains nothing."""
-    from ecogen.session.resolve import resolve
-
-    cfg = resolve(recipe=recipe, file=config, preset=preset, overrides=overrides(options))
     schedule = _schedule(forecast, deadline, start, dry_run=True)
-    _emit_plan(api.plan(cfg, out, schedule=schedule, probe_steps=probe_steps), as_json)
+    _emit_plan(api.plan(overrides(options), out, recipe=recipe, file=config, preset=preset, schedule=schedule,
+                        probe_steps=probe_steps), as_json)
 
 
 def _schedule(forecast: Path | None, deadline: str | None, start: str | None, dry_run: bool) -> Schedule | None:

@@ -126,7 +126,10 @@ def _layered(config: TrainConfig | dict[str, Any] | None, recipe: str | None, pr
         if recipe or preset or file:
             raise ConfigError("give either a TrainConfig or recipe/preset/file options, not both")
         return resolve_config(config)
-    return resolve(recipe=recipe, file=file, preset=preset, overrides=config)
+    resolved = resolve(recipe=recipe, file=file, preset=preset, overrides=config)
+    if recipe is None and resolved.recipe is not None:
+        log.info(f"recipe: {resolved.recipe} (the default for this kind of run; see --print-config)")
+    return resolved
 
 
 def _prepared(config: TrainConfig) -> tuple[TrainConfig, Any]:
