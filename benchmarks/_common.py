@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import sys
 import time
 from pathlib import Path
@@ -25,12 +24,14 @@ def write_result(name: str, payload: dict) -> Path:
 def machine_load() -> dict:
     """The 1-minute load average at the start, with a warning when the machine is busy: competing
     processes make torch's threads oversubscribe, and timings and CPU-time energy then mislead."""
-    load, cores = os.getloadavg()[0], os.cpu_count() or 1
-    busy = load > 0.75 * cores
+    from ecogen.energy.machine import contention  # the one busy-machine rule, as run.json records it
+
+    state = contention()
+    load, cores, busy = state["load_1min"], state["usable_cores"], bool(state["busy"])
     if busy:
         print(f"warning: the machine is busy (load {load:.2f} on {cores} cores): timings and energy "
               f"estimates measured now are unreliable", file=sys.stderr)
-    return {"load_1min": round(load, 2), "cores": cores, "busy": busy}
+    return {"load_1min": load, "cores": cores, "busy": busy}
 
 
 def print_table(title: str, columns: tuple[str, ...], rows: list[tuple]) -> None:

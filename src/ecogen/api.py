@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from ecogen.base.atomic import refuse_existing
 from ecogen import transforms
 from ecogen.compose import Spec, load_spec, save_composite, text_spec
 from ecogen.compose import compose as compose_image
@@ -135,8 +136,8 @@ def sample_to(
     grid = out.suffix.lower() in (".png", ".jpg", ".jpeg")
     if not grid and out.suffix and not out.is_dir():  # grid.pgn: a typo, not a folder name
         raise EcogenError(f"--out {out}: a grid is a .png or .jpg; a folder of PNGs has no suffix")
-    if grid and out.exists() and not overwrite:
-        raise EcogenError(f"{out} already exists; pass --overwrite to replace it")
+    if grid:
+        refuse_existing(out, overwrite)
     if not grid and out.is_dir() and any(out.glob("*.png")) and not overwrite:
         raise EcogenError(f"{out} already holds PNG files; pass --overwrite to replace them")
     if not grid and out.exists() and not out.is_dir():
@@ -197,8 +198,7 @@ def compose(out: str | Path, *, spec: str | Path | Spec | None = None, text: str
     out = Path(out)
     if (spec is None) == (text is None):
         raise EcogenError("give a spec or a text")
-    if out.exists() and not overwrite:
-        raise EcogenError(f"{out} already exists; pass --overwrite to replace it")
+    refuse_existing(out, overwrite)
     parsed = spec if isinstance(spec, Spec) or spec is None else load_spec(spec)
     run = model or (parsed.model if parsed is not None and parsed.model else None)
     generator = load(run, device=device) if run else None
@@ -266,8 +266,7 @@ def train_extractor(data: str, out: str | Path, *, image_size: int = 32, channel
     out = Path(out)
     if out.suffix != ".safetensors":
         raise EcogenError(f"--out must end in .safetensors (got {out})")
-    if out.exists() and not overwrite:
-        raise EcogenError(f"{out} already exists; pass --overwrite to replace it")
+    refuse_existing(out, overwrite)
     if epochs <= 0:
         raise EcogenError(f"--epochs must be > 0 (got {epochs})")
     cfg = from_dict(DataConfig, {"source": data, "image_size": image_size, "channels": channels}, root="data")

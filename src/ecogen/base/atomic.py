@@ -44,3 +44,11 @@ def write_text(path: str | Path, text: str) -> None:
 
 def write_json(path: str | Path, value: Any) -> None:
     write_text(path, json.dumps(value, indent=2) + "\n")
+
+
+def refuse_existing(path: str | Path, overwrite: bool) -> None:
+    """The one --overwrite rule: an existing output is replaced only when asked (nothing written is lost)."""
+    from ecogen.errors import EcogenError
+
+    if Path(path).exists() and not overwrite:
+        raise EcogenError(f"{path} already exists; pass --overwrite to replace it")

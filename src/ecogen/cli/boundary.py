@@ -12,7 +12,7 @@ import typer
 from safetensors import SafetensorError
 
 from ecogen.cli.consoles import notice
-from ecogen.energy.machine import others_running, visible_cores
+from ecogen.energy.machine import others_load, threads_left, visible_cores
 from ecogen.errors import EcogenError
 
 # Failures that mean "this input or this machine cannot do that", not a bug in ecogen: one line, exit 2.
@@ -84,15 +84,12 @@ def guarded(run: Callable[[], object]) -> None:
 def fit_threads() -> None:
     """On a machine other processes keep busy, torch's threads (one per core) oversubscribe the cores:
     steps got about 10x slower here, and CPU-time energy estimates as much larger. Use the idle cores only."""
-    cores = visible_cores()
-    other = os.getloadavg()[0]
-    now = others_running()
-    if now is not None:  # the 1-minute average still counts the command that ran just before this one
-        other = min(other, float(now))
+    cores, other = visible_cores(), others_load()
     torch = sys.modules.get("torch")
     current = torch.get_num_threads() if torch else int(os.environ.get("OMP_NUM_THREADS") or cores)
-    if other > 0.75 * cores and current > 1:
-        threads = max(1, min(current, round(cores - other)))
+    left = threads_left(cores, other)
+    if left is not None and current > 1:
+        threads = min(current, left)
         if threads < current:
             if torch:
                 torch.set_num_threads(threads)

@@ -28,9 +28,21 @@ class ImageSet:
     def channels(self) -> int:
         return int(self.images.shape[1])
 
+    @property
+    def classes(self) -> tuple[str, ...]:
+        """The class names: the source's own, else the label numbers as text (none without labels)."""
+        if self.class_names:
+            return self.class_names
+        return numbered_classes(self.labels)
+
     def subset(self, index: np.ndarray) -> ImageSet:
         labels = None if self.labels is None else self.labels[index]
         return ImageSet(self.images[index], labels, self.class_names)
+
+
+def numbered_classes(labels: np.ndarray | None) -> tuple[str, ...]:
+    """"0" .. "K-1" for labels 0..K-1: the names of classes a source did not name."""
+    return () if labels is None or not len(labels) else tuple(str(c) for c in range(int(labels.max()) + 1))
 
 
 def to_unit_range(array: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 from PIL import Image
 
 from ecogen.data.emoji import DEFAULT_FONT, background_rgb, load_emoji
-from ecogen.data.imageset import ImageSet, to_unit_range
+from ecogen.data.imageset import ImageSet, numbered_classes, to_unit_range
 from ecogen.data.reader import load_image
 from ecogen.errors import DataError
 from ecogen.registry import Registry
@@ -157,7 +157,7 @@ def npz(arg: str | None, image_size: int, background: str = "white") -> ImageSet
     if y is not None and len(y) and (y.min() < 0 or y.max() >= MAX_CLASSES):
         raise DataError(f"{path}: labels must be 0..{MAX_CLASSES - 1} (found {y.min()}..{y.max()})")
     labels = None if y is None else y.astype(np.int64)
-    names = None if y is None else tuple(str(c) for c in range(int(labels.max()) + 1))
+    names = None if y is None else numbered_classes(labels)
     return ImageSet(to_unit_range(x), labels, names)
 
 

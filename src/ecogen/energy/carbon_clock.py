@@ -12,7 +12,7 @@ import time
 from collections.abc import Callable
 
 from ecogen.energy.intensity import IntensitySeries, format_time
-from ecogen.energy.units import J_PER_WH, CarbonIntensity
+from ecogen.energy.units import J_PER_WH, CarbonIntensity, Energy
 
 
 class CarbonClock:
@@ -41,15 +41,18 @@ class CarbonClock:
                                    "g_per_kwh": seg.g_per_kwh, "joules": share})
         self.last_t, self.last_j = now, joules
 
+    def _grams(self, part: dict) -> float:
+        return CarbonIntensity(part["g_per_kwh"], self.pue).emissions(Energy(part["joules"])).grams
+
     def grams(self) -> float:
-        return sum(p["joules"] / J_PER_WH / 1000 * p["g_per_kwh"] for p in self.parts) * self.pue
+        return sum(self._grams(p) for p in self.parts)
 
     def effective(self, fallback: CarbonIntensity) -> CarbonIntensity:
         """One intensity that gives this session's grams (the time-weighted truth) for its energy."""
         joules = sum(p["joules"] for p in self.parts)
         if joules <= 0:
             return CarbonIntensity(self.series.at(self.clock()), self.pue, fallback.country, self.describe())
-        g_per_kwh = self.grams() / self.pue / (joules / J_PER_WH / 1000)
+        g_per_kwh = self.grams() / self.pue / Energy(joules).kwh
         return CarbonIntensity(g_per_kwh, self.pue, fallback.country, self.describe())
 
     def describe(self) -> str:
@@ -61,4 +64,4 @@ class CarbonClock:
         """Which intensity applied to which part of the session, as run.json keeps it."""
         return [{"from": format_time(p["from"]), "to": format_time(p["to"]), "source": p["source"],
                  "g_per_kwh": p["g_per_kwh"], "wh": p["joules"] / J_PER_WH,
-                 "gco2": p["joules"] / J_PER_WH / 1000 * p["g_per_kwh"] * self.pue} for p in self.parts]
+                 "gco2": self._grams(p)} for p in self.parts]

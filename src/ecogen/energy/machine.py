@@ -66,6 +66,23 @@ def others_running() -> int | None:
     return max(running - 1, 0)
 
 
+def others_load() -> float:
+    """How many cores other processes want now: the 1-minute load, or the runnable count when lower (the
+    average still counts a command that has just finished)."""
+    try:
+        load = os.getloadavg()[0]
+    except OSError:
+        load = 0.0
+    now = others_running()
+    return load if now is None else min(load, float(now))
+
+
+def threads_left(cores: int, others: float) -> int | None:
+    """Threads a new run should use when others keep more than 3/4 of the cores busy (torch's one thread
+    per core then oversubscribes: steps got about 10x slower here); None when the machine is free enough."""
+    return max(1, round(cores - others)) if others > 0.75 * cores else None
+
+
 def crowded(load: float, cores: int, own: float = 0.0) -> bool:
     """Do other processes want more cores than the caller leaves free? ``own`` is the caller's own
     average of busy threads (its CPU seconds per wall second): a run's own threads are in the load

@@ -47,3 +47,7 @@ class CarbonIntensity:
     def emissions(self, energy: Energy) -> Emissions:
         """gCO2eq = kWh x grid intensity x PUE."""
         return Emissions(energy.kwh * self.g_per_kwh * self.pue)
+
+    def grams_for_wh(self, wh: float) -> float:
+        """The same rule for a bare Wh figure (a prediction, a range's ends)."""
+        return self.emissions(Energy.from_wh(wh)).grams

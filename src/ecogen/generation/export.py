@@ -117,8 +117,7 @@ def export(generator: TrainedGenerator, out: str | Path, fmt: str | None = None,
         raise EcogenError(f"cannot tell the format from {out.name}: pass --format ({', '.join(EXPORTERS.names())}) "
                           f"or use a suffix ({', '.join(SUFFIXES)})")
     writer = EXPORTERS.get(fmt)
-    if out.exists() and not overwrite:
-        raise EcogenError(f"{out} already exists; pass --overwrite to replace it")
+    atomic.refuse_existing(out, overwrite)
     if out.is_dir():
         raise EcogenError(f"--out {out} is a folder; give a file name")
     module = _Images(generator.module, bool(generator.classes)).to("cpu").float().eval()

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 from torch import nn
 
+from ecogen.base.batching import paired_chunks
 from ecogen import checkpoint
 from ecogen.config import TrainConfig
 from ecogen.base.device import resolve_device
@@ -96,10 +97,9 @@ class TrainedGenerator:
     def decode(self, z: torch.Tensor, batch_size: int = 256, labels: torch.Tensor | None = None) -> torch.Tensor:
         if labels is None and self.classes:
             labels = self.labels(len(z))
-        label_chunks = labels.split(batch_size) if labels is not None else [None] * len(z.split(batch_size))
         with autocast(self.precision, self.device):
             out = [self.module(chunk.to(self.device), None if y is None else y.to(self.device)).float().cpu()
-                   for chunk, y in zip(z.split(batch_size), label_chunks)]
+                   for chunk, y in paired_chunks(z, labels, batch_size)]
         return torch.cat(out)
 
     def flops_per_image(self) -> int:

@@ -8,6 +8,7 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from ecogen.base.batching import paired_chunks
 from ecogen.config import ModelConfig
 from ecogen.models.dcgan import Discriminator, Generator, num_classes
 
@@ -69,8 +70,7 @@ def held_out_elbo(modules: nn.ModuleDict, images: torch.Tensor, kind: str, seed:
     gen = torch.Generator().manual_seed(seed)
     device = next(modules.parameters()).device
     recon_sum = kl_sum = 0.0
-    label_chunks = labels.split(batch_size) if labels is not None else [None] * len(images.split(batch_size))
-    for chunk, y in zip(images.split(batch_size), label_chunks):
+    for chunk, y in paired_chunks(images, labels, batch_size):
         eps = torch.randn(len(chunk), modules["decoder"].latent_dim, generator=gen).to(device)
         recon, kl = negative_elbo(modules, chunk.to(device), kind, eps, None if y is None else y.to(device))
         recon_sum += float(recon.sum())

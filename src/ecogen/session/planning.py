@@ -21,6 +21,7 @@ from ecogen.config import TrainConfig
 from ecogen.data import PreparedData
 from ecogen.energy.carbon import resolve_intensity
 from ecogen.energy.intensity import format_time, parse_time, read_series
+from ecogen.energy.units import CarbonIntensity
 from ecogen.energy.windows import best_window, window
 from ecogen.errors import EcogenError
 from ecogen.training.plan import Prediction, predict
@@ -81,7 +82,7 @@ def make_plan(config: TrainConfig, data: PreparedData, device: Any, schedule: Sc
                               f"would end after the deadline {format_time(deadline)}")
         chosen, now_window = window(series, start, prediction.seconds), window(series, t_now, prediction.seconds)
     at = prediction.at_intensity(chosen.mean_g_per_kwh, f"{series.name}, mean over the window", energy.pue)
-    g_now = prediction.wh * now_window.mean_g_per_kwh * energy.pue / 1000
+    g_now = CarbonIntensity(now_window.mean_g_per_kwh, energy.pue).grams_for_wh(prediction.wh)
     return Plan(prediction=at, forecast=str(series.name), deadline=format_time(deadline) if deadline else None,
                 start=format_time(chosen.start), start_unix=chosen.start, window_g_per_kwh=chosen.mean_g_per_kwh,
                 window_covered=chosen.covered, gco2_now=g_now, saving_g=g_now - at.gco2,

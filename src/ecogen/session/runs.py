@@ -139,7 +139,7 @@ def _prepared(config: TrainConfig) -> tuple[TrainConfig, Any]:
     if model.conditional:
         if data.images.labels is None:
             raise EcogenError(f"--conditional needs labelled data; {config.data.source} has no labels")
-        names = data.images.class_names or tuple(str(c) for c in range(int(data.images.labels.max()) + 1))
+        names = data.images.classes
         model = replace(model, classes=list(names))
     return replace(config, data=data.config, model=model), data
 

@@ -19,22 +19,19 @@ import tempfile
 import time
 from dataclasses import replace
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import torch
 from pydantic import BaseModel, ConfigDict
 
 from ecogen.config import TrainConfig
 from ecogen.data import PreparedData
-from ecogen.energy.units import J_PER_WH
+from ecogen.energy.units import J_PER_WH, CarbonIntensity
 from ecogen.errors import EcogenError
 from ecogen.rundir import RunDir
 from ecogen.training.hooks import Hooks, LoopState, RunContext
 from ecogen.training.quality import QualityChecks
 from ecogen.training.loop import Trainer, total_steps
-
-if TYPE_CHECKING:
-    from ecogen.energy.units import CarbonIntensity
 
 WINDOWS = 4
 
@@ -64,9 +61,9 @@ class Prediction(BaseModel):
 
     def at_intensity(self, g_per_kwh: float, source: str, pue: float = 1.0) -> Prediction:
         """The same prediction with grams at another intensity (a forecast window's mean)."""
-        k = g_per_kwh * pue / 1000
-        return self.model_copy(update={"g_per_kwh": g_per_kwh, "intensity_source": source, "gco2": self.wh * k,
-                                       "gco2_low": self.wh_low * k, "gco2_high": self.wh_high * k})
+        grams = CarbonIntensity(g_per_kwh, pue).grams_for_wh
+        return self.model_copy(update={"g_per_kwh": g_per_kwh, "intensity_source": source, "gco2": grams(self.wh),
+                                       "gco2_low": grams(self.wh_low), "gco2_high": grams(self.wh_high)})
 
 
 class _StepClock(Hooks):
@@ -163,11 +160,11 @@ def predict(config: TrainConfig, data: PreparedData, device: torch.device, carbo
         return total * per_step * watts + fixed_j
 
     wh, wh_low, wh_high = (joules(x) / J_PER_WH for x in (step_s, low, high))
-    k = carbon.g_per_kwh * carbon.pue / 1000
+    grams = carbon.grams_for_wh
     predicted = seconds(step_s)
     return Prediction(
         steps=total, seconds=predicted, seconds_low=seconds(low), seconds_high=seconds(high),
-        wh=wh, wh_low=wh_low, wh_high=wh_high, gco2=wh * k, gco2_low=wh_low * k, gco2_high=wh_high * k,
+        wh=wh, wh_low=wh_low, wh_high=wh_high, gco2=grams(wh), gco2_low=grams(wh_low), gco2_high=grams(wh_high),
         g_per_kwh=carbon.g_per_kwh, intensity_source=carbon.source,
         flops=int(trainer.state.flops_per_step) * total, checks=n_checks,
         check_share=(build_s + n_checks * check_s) / predicted if predicted > 0 else 0.0,

@@ -6,6 +6,7 @@ from typing import Any
 
 import torch
 
+from ecogen.base.batching import paired_chunks
 from ecogen.base import jsonl
 from ecogen.metrics.evaluate import Evaluator, parse_metrics
 from ecogen.metrics.extractors.base import check_extractor_name
@@ -43,10 +44,9 @@ class QualityChecks(Hooks):
                                                 run.device, seed=cfg.seed)
         sampler = run.sampler(state.step)
         sampler.eval()
-        labels = self.labels.split(CHUNK) if self.labels is not None else [None] * len(self.noise.split(CHUNK))
         with torch.no_grad():
             images = torch.cat([sampler(z.to(run.device), None if y is None else y.to(run.device)).float()
-                                for z, y in zip(self.noise.split(CHUNK), labels)])
+                                for z, y in paired_chunks(self.noise, self.labels, CHUNK)])
         sampler.train()
         scores = self.evaluator.score(images)
         wh, gco2, _ = run.account.totals()

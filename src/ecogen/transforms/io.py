@@ -9,6 +9,7 @@ from pathlib import Path
 import numpy as np
 import torch
 
+from ecogen.base.atomic import refuse_existing
 from ecogen.data.fit import fit_channels, fit_method, fit_size, unfit_size
 from ecogen.data.imageset import to_unit_range
 from ecogen.data.reader import load_image
@@ -118,5 +119,4 @@ def check_outputs(paths: list[Path], inputs: list[Path], overwrite: bool) -> Non
     for path in paths:
         if path.resolve() in protected:
             raise EcogenError(f"refusing to overwrite the input {path}; choose another --out")
-        if path.exists() and not overwrite:
-            raise EcogenError(f"{path} already exists; pass --overwrite to replace it")
+        refuse_existing(path, overwrite)

@@ -74,7 +74,7 @@ def train_classifier(data: DataConfig, out: str | Path, *, epochs: int = 15, bat
     images = prepared.images
     if images.labels is None:
         raise EcogenError(f"{data.source} has no labels; an extractor needs labelled images (class subfolders)")
-    classes = images.class_names or tuple(str(c) for c in range(int(images.labels.max()) + 1))
+    classes = images.classes
     x = torch.from_numpy(prepared.train.images)
     y = torch.from_numpy(prepared.train.labels)
     x_val, y_val = torch.from_numpy(prepared.holdout.images), torch.from_numpy(prepared.holdout.labels)
