@@ -33,7 +33,7 @@ def _entries(kind: str) -> list[str]:
 
 CONTRACTS = {"model", "preset", "training family", "loss", "learning-rate decay", "augmentation", "resize filter",
              "extractor", "metric", "sensor", "transformation", "export format", "element source", "blend",
-             "recipe", "dataset", "noise"}
+             "recipe", "dataset", "noise", "transform command"}
 
 
 def test_every_registry_has_a_contract():
@@ -261,3 +261,19 @@ def test_noises_stay_in_range_follow_their_seed_and_grow_with_their_level(name):
     assert torch.equal(a, b) and a.shape == x.shape and a.abs().max() <= 1.0
     assert torch.equal(corrupt(x, f"{name}:0", seed=1), x)
     assert (corrupt(x, f"{name}:0.6", seed=1) - x).abs().mean() > (a - x).abs().mean()
+
+
+@pytest.mark.parametrize("name", _entries("transform command"))
+def test_transform_commands_write_their_outputs_with_receipts(name, vae_run, tmp_path):
+    from ecogen import api, load
+    from ecogen.base.images import save_png, to_uint8
+    from ecogen.generation.receipt import read_receipt
+    from ecogen.transforms.jobs import JOBS
+
+    image = tmp_path / "in.png"
+    save_png(to_uint8(load(vae_run, device="cpu").sample(1, seed=0))[0], image)
+    options = {"interpolate": {"seeds": (1, 2), "frames": 3}, "inpaint": {"box": "2,2,8,8"}}.get(name, {})
+    out = tmp_path / "out.png"
+    result = api.transform(name, out, run=vae_run if JOBS.get(name).needs_model else None,
+                           inputs=image if JOBS.get(name).needs_inputs else None, device="cpu", **options)
+    assert result.kind == name and result.n >= 1 and out.is_file() and read_receipt(out)

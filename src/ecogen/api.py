@@ -12,7 +12,6 @@ from typing import Any
 import torch
 
 from ecogen.base.atomic import refuse_existing
-from ecogen import transforms
 from ecogen.compose import Spec, load_spec, save_composite, text_spec
 from ecogen.compose import compose as compose_image
 from ecogen.compose.compose import Composite
@@ -36,6 +35,7 @@ from ecogen.rundir import RunDir
 from ecogen.session.planning import Cancelled, Plan, Schedule
 from ecogen.session.runs import RESUMABLE, plan, resume, train
 from ecogen.transforms import TransformResult
+from ecogen.transforms.jobs import JOBS
 
 log = logging.getLogger(__name__)  # notices for the caller: the CLI shows them on stderr
 
@@ -217,18 +217,13 @@ def transform(kind: str, out: str | Path, *, run: str | Path | None = None, inpu
               device: str = "auto", checkpoint: str | int = "latest", **options: Any) -> TransformResult:
     """``reconstruct``, ``denoise``, ``inpaint`` (``mask=`` or ``box=``), ``interpolate`` (``start``/``end``
     or ``seeds``) with a run's model; ``corrupt`` (``noise=``) needs none. Every output carries a receipt."""
-    if kind == "corrupt":
-        if inputs is None:
-            raise EcogenError("corrupt needs inputs")
-        return transforms.corrupt_files(inputs, out, options.pop("noise", "gaussian:0.3"), **options)
-    if run is None:
+    job = JOBS.get(kind)
+    if job.needs_model and run is None:
         raise EcogenError(f"{kind} needs a trained run")
-    generator = load(run, device=device, checkpoint=checkpoint)
-    if kind == "interpolate":
-        return transforms.interpolate_files(generator, out, **options)
-    if inputs is None:
+    if job.needs_inputs and inputs is None:
         raise EcogenError(f"{kind} needs inputs (an image or a folder)")
-    return transforms.apply(generator, kind, inputs, out, **options)
+    generator = load(run, device=device, checkpoint=checkpoint) if job.needs_model else None
+    return job.run(generator, inputs, out, **options)
 
 
 def evaluate_sets(real: str, fake: str, *, metrics: str = DEFAULT_METRICS, extractor: str = "auto",
