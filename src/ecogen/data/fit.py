@@ -66,4 +66,4 @@ def resize(images: np.ndarray, shape: tuple[int, int]) -> np.ndarray:
 
 def fit(data: ImageSet, size: int, channels: int, mode: str = "auto") -> ImageSet:
     images = fit_size(fit_channels(data.images, channels), size, mode)
-    return ImageSet(np.ascontiguousarray(images, dtype=np.float32), data.labels, data.class_names)
+    return ImageSet(np.ascontiguousarray(images, dtype=np.float32), data.labels, data.class_names, data.holdout)

@@ -14,6 +14,7 @@ class ImageSet:
     images: np.ndarray
     labels: np.ndarray | None = None
     class_names: tuple[str, ...] | None = None
+    holdout: np.ndarray | None = None  # the source's own held-out split (an official test set), as indices
 
     def __post_init__(self) -> None:
         if self.images.ndim != 4:
@@ -37,7 +38,7 @@ class ImageSet:
 
     def subset(self, index: np.ndarray) -> ImageSet:
         labels = None if self.labels is None else self.labels[index]
-        return ImageSet(self.images[index], labels, self.class_names)
+        return ImageSet(self.images[index], labels, self.class_names)  # a part has no official split of its own
 
 
 def numbered_classes(labels: np.ndarray | None) -> tuple[str, ...]:

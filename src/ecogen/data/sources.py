@@ -12,6 +12,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from ecogen.data import idx
 from ecogen.data.emoji import DEFAULT_FONT, background_rgb, load_emoji
 from ecogen.data.imageset import ImageSet, numbered_classes, to_unit_range
 from ecogen.data.reader import load_image
@@ -175,3 +176,49 @@ def cifar10(arg: str | None, image_size: int, background: str = "white") -> Imag
     from ecogen.data.cifar import load_cifar10
 
     return load_cifar10(Path(arg))
+
+
+FASHION_DIR = Path("/usr/share/datasets/fashion-mnist")
+FASHION_CLASSES = ("T-shirt/top", "Trouser", "Pullover", "Dress", "Coat", "Sandal", "Shirt", "Sneaker", "Bag",
+                   "Ankle boot")
+FASHION_INSTALL = "apt-get install dataset-fashion-mnist (Debian), or give a copy as fashion-mnist:DIR"
+
+
+def _train_and_test(folder: Path, names: tuple[str, ...] | None) -> ImageSet:
+    """``train-*`` then ``t10k-*`` IDX files of one folder: all images, the test ones as the official split."""
+    train = idx.find(folder, "train")
+    if train is None:
+        raise DataError(f"{folder}: no train-images-idx3-ubyte(.gz) here")
+    parts = [idx.read_pair(train, idx.labels_beside(train))]
+    test = idx.find(folder, "t10k")
+    if test is not None:
+        parts.append(idx.read_pair(test, idx.labels_beside(test)))
+    if any((y is None) != (parts[0][1] is None) for _, y in parts):
+        raise DataError(f"{folder}: labels for one split but not the other")
+    x = np.concatenate([p[0] for p in parts])
+    y = None if parts[0][1] is None else np.concatenate([p[1] for p in parts])
+    holdout = np.arange(len(parts[0][0]), len(x)) if test is not None else None
+    return ImageSet(to_unit_range(x[:, None]), y, names or (None if y is None else numbered_classes(y)), holdout)
+
+
+@SOURCES.register("fashion-mnist")
+def fashion_mnist(arg: str | None, image_size: int, background: str = "white") -> ImageSet:
+    """Zalando's Fashion-MNIST, the original IDX files: 60,000 training and 10,000 test images (the official
+    held-out split), 28x28 grey, 10 classes. Debian's dataset-fashion-mnist, or fashion-mnist:DIR."""
+    folder = Path(arg) if arg else FASHION_DIR
+    if not folder.is_dir():
+        raise DataError(f"{folder}: no Fashion-MNIST there; {FASHION_INSTALL}")
+    return _train_and_test(folder, FASHION_CLASSES)
+
+
+@SOURCES.register("idx")
+def idx_files(arg: str | None, image_size: int, background: str = "white") -> ImageSet:
+    """Any MNIST-format set: idx:FOLDER with train-/t10k- files (the t10k images are the held-out split),
+    or idx:FILE, an images file (its labels file beside it, when there is one). Gzipped or not."""
+    if not arg:
+        raise DataError("dataset 'idx' needs a path: idx:FOLDER (train-/t10k- files) or idx:IMAGES_FILE")
+    path = Path(arg)
+    if path.is_dir():
+        return _train_and_test(path, None)
+    x, y = idx.read_pair(path, idx.labels_beside(path))
+    return ImageSet(to_unit_range(x[:, None]), y, None if y is None else numbered_classes(y))
