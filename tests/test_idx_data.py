@@ -105,3 +105,11 @@ def test_a_missing_fashion_mnist_folder_names_the_install_command(tmp_path):
     result = run_cli("train", "--data", f"fashion-mnist:{tmp_path / 'nowhere'}", "--steps", "1",
                      "--out", str(tmp_path / "run"))
     assert result.returncode == 2 and "apt-get install dataset-fashion-mnist" in result.stderr
+
+
+def test_auto_features_for_fashion_mnist_are_the_fashion_classifiers():
+    from ecogen.metrics.extractors.base import load_extractor
+
+    assert load_extractor("auto", channels=1, source="fashion-mnist").name == "fashion"
+    assert load_extractor("auto", channels=1, source="fashion-mnist:/elsewhere").name == "fashion"
+    assert load_extractor("auto", channels=1, source="mnist").name == "mnist"

@@ -30,6 +30,18 @@ def test_bundled_mnist_extractor_classifies_held_out_digits():
     assert np.allclose(feats.probs.sum(1), 1.0, atol=1e-5)
 
 
+@pytest.mark.skipif(not Path("/usr/share/datasets/fashion-mnist").is_dir(),
+                    reason="needs Debian's dataset-fashion-mnist (.ci/run installs it)")
+def test_bundled_fashion_extractor_classifies_the_official_test_split():
+    """Scored again here on the 10,000 test images it never saw; the JSON's figure is the same measurement."""
+    ext = load_extractor("fashion")
+    data = prepare_data(DataConfig(source="fashion-mnist"))
+    held = data.holdout
+    assert data.split.kind == "official" and len(held) == 10_000
+    accuracy = (ext.extract(torch.from_numpy(held.images)).probs.argmax(1) == held.labels).mean()
+    assert accuracy >= 0.88 and accuracy == pytest.approx(ext.info["held_out_accuracy"], abs=1e-3)
+
+
 @pytest.mark.skipif(not Path("/usr/share/fonts/truetype/noto/NotoColorEmoji.ttf").is_file() and not os.environ.get("CI"),
                     reason="apt-get install fonts-noto-color-emoji (CI installs it)")
 def test_bundled_emoji_extractor_tells_held_out_groups_apart_and_auto_picks_it_for_colour():

@@ -150,6 +150,7 @@ TINY_CLI = ["train", "--data", "digits", "--image-size", "16", "--width-mult", "
     ({"RANK": "1", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "free"}, "rank 1 of 2: rank 0 did not answer at 127.0.0.1:"),
     ({"RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "free"}, "rank 0 of 2: the other ranks did not all join"),
     ({"RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "free", "--ddp-backend": "nccl"}, "nccl backend needs CUDA"),
+    ({"RANK": "0", "MASTER_ADDR": "127.0.0.1", "MASTER_PORT": "free", "--sync-bn": ""}, "--sync-bn needs CUDA"),
 ])
 def test_a_bad_launch_environment_is_one_line_and_exit_2(tmp_path: Path, env: dict, message: str,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
@@ -160,6 +161,7 @@ def test_a_bad_launch_environment_is_one_line_and_exit_2(tmp_path: Path, env: di
 
     env = dict(env)
     extra = ["--ddp-backend", env.pop("--ddp-backend")] if "--ddp-backend" in env else []
+    extra += ["--sync-bn"] if env.pop("--sync-bn", None) is not None else []
     fresh = env.get("MASTER_PORT") == "free" and not extra
     if env.get("MASTER_PORT") == "free":
         env["MASTER_PORT"] = str(_free_port())

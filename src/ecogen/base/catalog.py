@@ -7,7 +7,7 @@ from __future__ import annotations
 CATALOG: dict[str, tuple[str, ...]] = {
     "source": ("cifar10", "digits", "emoji", "faces", "fashion-mnist", "folder", "idx", "mnist", "npz"),
     "sensor": ("codecarbon", "estimate", "nvml", "rapl"),
-    "extractor": ("classifier", "emoji", "inception", "mnist"),
+    "extractor": ("classifier", "emoji", "fashion", "inception", "mnist"),
     "metric": ("fid", "is", "kid", "pr"),
     "model": ("dcgan", "vae"),
     "augment": ("color", "cutout", "translation"),

@@ -91,7 +91,7 @@ class Evaluator:
         """Real = the held-out split; reference = as many training-split images, drawn with ``seed``."""
         if len(data.split.holdout) < 2:
             raise EcogenError("evaluation needs a held-out split of at least 2 images (data.holdout > 0)")
-        ext = load_extractor(extractor, precision, data.config.channels or 1)
+        ext = load_extractor(extractor, precision, data.config.channels or 1, data.config.source)
         check_fit(ext, data.config.channels or 1, data.config.source)
         holdout = data.split.holdout
         rng = np.random.default_rng(seed)
@@ -147,8 +147,8 @@ class Evaluator:
 
 def check_fit(ext: Extractor, channels: int, source: str) -> None:
     """Digit features mean nothing on colour images (a folder of photos scored FID 588 on them)."""
-    if ext.name == "mnist" and channels == 3:
-        raise EcogenError(f"the mnist extractor knows grey digits; {source} is colour: use --extractor inception "
+    if ext.name in ("mnist", "fashion") and channels == 3:
+        raise EcogenError(f"the {ext.name} extractor knows grey images; {source} is colour: use --extractor inception "
                           f"(or a classifier trained on your images: ecogen extractor train)")
 
 

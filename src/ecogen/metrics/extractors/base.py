@@ -154,6 +154,7 @@ EXTRACTORS: Registry[Callable[[str | None], Extractor]] = Registry("extractor")
 
 AUTO = "auto"
 BY_CHANNELS = {1: "mnist", 3: "emoji"}  # what ``auto`` means: the bundled, cheap extractor for the data's kind
+BY_SOURCE = {"fashion-mnist": "fashion"}  # ... or for the data set itself, where one was trained on it
 
 
 def check_extractor_name(spec: str) -> None:
@@ -162,11 +163,11 @@ def check_extractor_name(spec: str) -> None:
         EXTRACTORS.get(spec.partition(":")[0])
 
 
-def load_extractor(spec: str, precision: str = "fp32", channels: int = 1) -> Extractor:
-    """``auto`` (mnist for grey data, emoji for colour), ``mnist``, ``emoji``, ``inception`` (packaged
-    weights), ``inception:PATH`` or ``classifier:PATH``."""
+def load_extractor(spec: str, precision: str = "fp32", channels: int = 1, source: str | None = None) -> Extractor:
+    """``auto`` (fashion for Fashion-MNIST, else mnist for grey data, emoji for colour), ``mnist``,
+    ``emoji``, ``fashion``, ``inception`` (packaged weights), ``inception:PATH`` or ``classifier:PATH``."""
     if spec == AUTO:
-        spec = BY_CHANNELS[channels]
+        spec = BY_SOURCE.get((source or "").partition(":")[0]) or BY_CHANNELS[channels]
     name, _, arg = spec.partition(":")
     ext = EXTRACTORS.get(name)(arg or None)
     return ext if precision == ext.precision else ext.variant(precision=precision)

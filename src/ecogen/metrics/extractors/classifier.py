@@ -149,6 +149,7 @@ def load_classifier(path: str | Path, name: str = "classifier") -> Extractor:
 
 BUNDLED_MNIST = "mnist_classifier.safetensors"
 BUNDLED_EMOJI = "emoji_classifier.safetensors"
+BUNDLED_FASHION = "fashion_classifier.safetensors"
 
 
 @EXTRACTORS.register("mnist")
@@ -168,6 +169,17 @@ def emoji_extractor(arg: str | None) -> Extractor:
         raise EcogenError("extractor 'emoji' takes no path: its weights ship with ecogen")
     with resources.as_file(resources.files("ecogen.metrics") / "weights" / BUNDLED_EMOJI) as path:
         return load_classifier(path, "emoji")
+
+
+@EXTRACTORS.register("fashion")
+def fashion_extractor(arg: str | None) -> Extractor:
+    """The classifier ecogen trained on Fashion-MNIST's 60,000 training images (10 classes, 32x32 grey):
+    the fast quality check for that set (scripts/train_fashion_extractor.py; accuracy on the official
+    test split in docs/metrics.md)."""
+    if arg:
+        raise EcogenError("extractor 'fashion' takes no path: its weights ship with ecogen")
+    with resources.as_file(resources.files("ecogen.metrics") / "weights" / BUNDLED_FASHION) as path:
+        return load_classifier(path, "fashion")
 
 
 @EXTRACTORS.register("classifier")
