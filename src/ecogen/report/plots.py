@@ -8,8 +8,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from typing import Any
-
 from matplotlib.figure import Figure
 
 from ecogen.base import jsonl
