@@ -43,7 +43,7 @@ def best_window(series: IntensitySeries, seconds: float, now: float, deadline: f
         for t in (iv.start, iv.end - seconds):
             if now <= t <= latest:
                 starts.add(t)
-    best = min(sorted(starts), key=_mean_over(series, now, deadline, seconds))
+    best = min(starts, key=_mean_over(series, now, deadline, seconds))  # ties: the key's start
     return window(series, best, seconds), window(series, now, seconds)
 
 

@@ -83,10 +83,16 @@ class Divergence(Hooks):
 
     def after_step(self, state: LoopState, run: RunContext) -> str | None:
         losses = [v.detach().float().reshape(-1) for v in state.last_metrics.values()]
-        if losses and not bool((torch.cat(losses).abs() < self.LIMIT).all()):  # NaN compares False
-            return "diverged"
+        if not losses:
+            return None
         loss_d = state.last_metrics.get("loss_d")
-        self.pinned = self.pinned + 1 if loss_d is not None and float(loss_d) < self.PINNED else 0
+        pinned = (loss_d.detach().float() < self.PINNED) if loss_d is not None else torch.tensor(False)
+        # one transfer to the host per step for both checks (a GPU syncs here once, not twice)
+        finite, pinned_now = torch.stack([(torch.cat(losses).abs() < self.LIMIT).all(),  # NaN compares False
+                                          pinned.to(losses[0].device).reshape(())]).tolist()
+        if not finite:
+            return "diverged"
+        self.pinned = self.pinned + 1 if pinned_now else 0
         return "collapsed" if self.pinned >= self.PINNED_STEPS else None
 
 

@@ -70,10 +70,6 @@ class RunContext:
     sampler: Callable[[int], nn.Module]  # the module that makes images at a step (EMA statistics fresh)
     num_classes: int
 
-    @property
-    def writer(self) -> bool:
-        return self.dist.writer
-
 
 class Callback(Protocol):
     writes: bool  # writes files: in a distributed run, only the writing process gets it
