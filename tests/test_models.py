@@ -64,3 +64,39 @@ def test_dcgan_initialisation():
 def test_unsupported_size_is_a_clear_error():
     with pytest.raises(ConfigError, match="image_size: 30"):
         Generator(100, 30, 1)
+
+
+SPECTRAL_CONDITIONAL = ModelConfig(name="dcgan", d_norm="spectral", conditional=True, classes=("a", "b", "c"),
+                                   g_conditioning="batchnorm", aux_classifier=True)
+
+
+@pytest.mark.parametrize("config", [ModelConfig(name="dcgan"), ModelConfig(name="vae"), SPECTRAL_CONDITIONAL],
+                         ids=["dcgan", "vae", "spectral-conditional"])
+def test_build_draws_from_its_own_generator_and_leaves_the_global_rng_alone(config):
+    torch.manual_seed(1)
+    state = torch.random.get_rng_state()
+    first = build_model(config, 16, 3, seed=4).state_dict()
+    assert torch.equal(torch.random.get_rng_state(), state)  # nothing written
+    torch.manual_seed(2)  # and nothing read: another global state gives the same weights
+    again = build_model(config, 16, 3, seed=4).state_dict()
+    other = build_model(config, 16, 3, seed=5).state_dict()
+    assert all(torch.equal(first[k], again[k]) for k in first)
+    assert any(not torch.equal(first[k], other[k]) for k in first if first[k].is_floating_point())
+    assert all(bool(torch.isfinite(t).all()) for t in first.values() if t.is_floating_point())
+    weights = torch.cat([t.flatten() for k, t in first.items() if k.endswith("weight") and t.dim() == 4])
+    assert abs(float(weights.std()) - 0.02) < 0.002  # DCGAN's N(0, 0.02)
+
+
+def test_spectral_vectors_are_drawn_for_the_initial_weights():
+    D = build_model(SPECTRAL_CONDITIONAL, 16, 3, seed=0)["D"]
+    for module in D.modules():
+        if isinstance(module, (nn.Conv2d, nn.Linear)):
+            with torch.no_grad():
+                sigma = torch.linalg.matrix_norm(module.weight.flatten(1), 2)
+            assert 0.9 < float(sigma) < 1.1  # the power iteration converged on these weights, not stale memory
+
+
+def test_a_layer_its_initialise_forgets_is_caught(monkeypatch):
+    monkeypatch.setattr(Generator, "initialise", lambda self, generator=None: None)
+    with pytest.raises(RuntimeError, match="was not initialised"):
+        build_model(ModelConfig(name="dcgan"), 16, 1)

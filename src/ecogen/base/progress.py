@@ -18,6 +18,10 @@ from rich.progress import (
 )
 from rich.table import Column
 
+# The one stderr console: progress bars and the CLI's notices share it, so a notice printed while a bar is
+# live lands above the bar instead of tearing it. Markup off: user text is printed as it is.
+STDERR = Console(stderr=True, markup=False)
+
 
 def make_progress(enabled: bool = True, console: Console | None = None) -> Progress:
     fixed = {"no_wrap": True}
@@ -28,7 +32,7 @@ def make_progress(enabled: bool = True, console: Console | None = None) -> Progr
         TimeElapsedColumn(table_column=Column(**fixed)),
         TimeRemainingColumn(table_column=Column(**fixed)),
         TextColumn("{task.fields[info]}", markup=False, table_column=Column(ratio=3, overflow="fold")),
-        console=console or Console(stderr=True, markup=False),  # stdout is kept for results (--json must parse)
+        console=console or STDERR,  # stdout is kept for results (--json must parse)
         disable=not enabled,
         expand=True,
     )

@@ -9,8 +9,10 @@ from __future__ import annotations
 
 from rich.console import Console
 
+from ecogen.base.progress import STDERR
+
 out = Console(markup=False)
-err = Console(stderr=True, markup=False)
+err = STDERR  # the progress bars' console too: notices print above a live bar
 
 
 def notice(text: str) -> None:

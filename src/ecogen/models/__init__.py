@@ -55,17 +55,39 @@ MAX_PARAMETERS = 2_000_000_000  # 8 GB of fp32 weights: beyond what ecogen's mod
 
 
 def build_model(config: ModelConfig, image_size: int, channels: int, seed: int = 0) -> nn.ModuleDict:
-    """Build on the CPU with initial weights drawn from ``seed``; the caller's global RNG is left untouched.
-    The size is counted first on the meta device (no memory), so an absurd config is refused, not allocated."""
+    """Build on the CPU with initial weights drawn from a generator seeded with ``seed``: no global RNG is
+    read or written. The modules are laid out on the meta device first (no memory), so an absurd config is
+    refused, not allocated; then every module draws its weights with ``initialise(generator)``."""
     spec = MODELS.get(config.name)
     with torch.device("meta"):
-        count = sum(p.numel() for p in spec.build(config, image_size, channels).parameters())
+        modules = spec.build(config, image_size, channels)
+    count = sum(p.numel() for p in modules.parameters())
     if count > MAX_PARAMETERS:
         raise ConfigError(f"model: {count:,} parameters ({count * 4 / 2**30:.0f} GiB) at image size {image_size}, "
                           f"width {config.width_mult}, latent {config.latent_dim}: more than ecogen builds")
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(seed)
-        return spec.build(config, image_size, channels)
+    modules = modules.to_empty(device="cpu")
+    _poison(modules)
+    generator = torch.Generator().manual_seed(seed)
+    for module in modules.values():
+        module.initialise(generator)
+    _check_initialised(modules, config.name)
+    return modules
+
+
+@torch.no_grad()
+def _poison(modules: nn.Module) -> None:
+    """NaN in every float tensor, so one that ``initialise`` forgets is caught, not left as stale memory."""
+    for tensor in [*modules.parameters(), *modules.buffers()]:
+        if tensor.is_floating_point():
+            tensor.fill_(float("nan"))
+        else:
+            tensor.zero_()
+
+
+def _check_initialised(modules: nn.Module, name: str) -> None:
+    for key, tensor in [*modules.named_parameters(), *modules.named_buffers()]:
+        if tensor.is_floating_point() and not bool(torch.isfinite(tensor).all()):
+            raise RuntimeError(f"model {name}: {key} was not initialised (its initialise() misses that layer)")
 
 
 __all__ = ["MODELS", "PRESETS", "Discriminator", "Generator", "ModelSpec", "build_model"]

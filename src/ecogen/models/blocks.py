@@ -5,7 +5,9 @@ from __future__ import annotations
 import math
 
 import torch
+import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 
 from ecogen.errors import ConfigError
 
@@ -33,15 +35,33 @@ def widths(n_up: int, width_mult: float) -> list[int]:
     return [base * 2 ** (n_up - 1 - i) for i in range(n_up)]
 
 
-def dcgan_init(module: nn.Module) -> None:
-    """N(0, 0.02) weights as in Radford et al.; BatchNorm scales N(1, 0.02), zero shifts."""
+def dcgan_init(module: nn.Module, generator: torch.Generator | None = None) -> None:
+    """N(0, 0.02) weights as in Radford et al.; BatchNorm scales N(1, 0.02), zero shifts, fresh running
+    statistics. Draws from ``generator`` (the caller's RNG when None), so a build never touches global state."""
     if isinstance(module, (nn.Conv2d, nn.ConvTranspose2d, nn.Linear)):
-        nn.init.normal_(module.weight, 0.0, 0.02)
+        weight = module.parametrizations.weight.original if parametrize.is_parametrized(module, "weight") else module.weight
+        nn.init.normal_(weight, 0.0, 0.02, generator=generator)
         if module.bias is not None:
             nn.init.zeros_(module.bias)
-    elif isinstance(module, nn.BatchNorm2d) and module.affine:
-        nn.init.normal_(module.weight, 1.0, 0.02)
-        nn.init.zeros_(module.bias)
+    elif isinstance(module, nn.BatchNorm2d):
+        module.reset_running_stats()
+        if module.affine:
+            nn.init.normal_(module.weight, 1.0, 0.02, generator=generator)
+            nn.init.zeros_(module.bias)
+    elif isinstance(module, ClassBatchNorm):
+        nn.init.normal_(module.scale.weight, 1.0, 0.02, generator=generator)
+        nn.init.zeros_(module.shift.weight)
+
+
+@torch.no_grad()
+def redraw_spectral(module: nn.Module, generator: torch.Generator | None) -> None:
+    """Spectral norm's power-iteration vectors, drawn again for the current weights, as registering it
+    does (normalised Gaussian u and v, then 15 iterations)."""
+    sn = module.parametrizations.weight[0]
+    matrix = sn._reshape_weight_to_matrix(module.parametrizations.weight.original)
+    for vector, size in ((sn._u, matrix.shape[0]), (sn._v, matrix.shape[1])):
+        vector.copy_(F.normalize(torch.randn(size, generator=generator), dim=0, eps=sn.eps))
+    sn._power_method(matrix, 15)
 
 
 class ClassBatchNorm(nn.Module):
@@ -53,8 +73,7 @@ class ClassBatchNorm(nn.Module):
         self.norm = nn.BatchNorm2d(num_features, affine=False)
         self.scale = nn.Embedding(num_classes, num_features)
         self.shift = nn.Embedding(num_classes, num_features)
-        nn.init.normal_(self.scale.weight, 1.0, 0.02)
-        nn.init.zeros_(self.shift.weight)
+        dcgan_init(self)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor) -> torch.Tensor:
         return self.norm(x) * self.scale(y)[:, :, None, None] + self.shift(y)[:, :, None, None]

@@ -7,10 +7,11 @@ from typing import Any
 import torch
 import torch.nn.functional as F
 from torch import nn
+from torch.nn.utils import parametrize
 from torch.nn.utils.parametrizations import spectral_norm
 
 from ecogen.config import ModelConfig
-from ecogen.models.blocks import ClassBatchNorm, dcgan_init, resolution_plan, widths
+from ecogen.models.blocks import ClassBatchNorm, dcgan_init, redraw_spectral, resolution_plan, widths
 
 
 class Generator(nn.Module):
@@ -40,9 +41,14 @@ class Generator(nn.Module):
         layers += [nn.ConvTranspose2d(w[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.latent_dim = latent_dim
-        self.apply(dcgan_init)
+        self.initialise()
+
+    def initialise(self, generator: torch.Generator | None = None) -> None:
+        """DCGAN weights (a class embedding N(0, 1)) drawn from ``generator``."""
+        for module in self.modules():
+            dcgan_init(module, generator)
         if self.embed is not None:
-            nn.init.normal_(self.embed.weight, 0.0, 1.0)
+            nn.init.normal_(self.embed.weight, 0.0, 1.0, generator=generator)
 
     @property
     def depth(self) -> int:
@@ -120,13 +126,22 @@ class Discriminator(nn.Module):
         self.net = nn.Sequential(*layers)
         self.embed = nn.Embedding(num_classes, w[-1]) if num_classes and conditioning in ("projection", "both") else None
         self.aux = nn.Linear(w[-1], num_classes) if num_classes and aux_classifier else None
-        self.apply(dcgan_init)
-        if self.embed is not None:
-            nn.init.normal_(self.embed.weight, 0.0, 0.02)
+        self.initialise()
         if norm == "spectral":  # after the init: the parametrization keeps the initial weights as its original
             for module in self.modules():
                 if isinstance(module, (nn.Conv2d, nn.Linear)):
                     spectral_norm(module)
+
+    def initialise(self, generator: torch.Generator | None = None) -> None:
+        """DCGAN weights (a projection embedding N(0, 0.02)) drawn from ``generator``; spectral norm's
+        vectors are drawn again for them."""
+        for module in self.modules():
+            dcgan_init(module, generator)
+        if self.embed is not None:
+            nn.init.normal_(self.embed.weight, 0.0, 0.02, generator=generator)
+        for module in self.modules():
+            if parametrize.is_parametrized(module, "weight"):
+                redraw_spectral(module, generator)
 
     def forward(self, x: torch.Tensor, y: torch.Tensor | None = None, aux: bool = False) -> Any:
         """The logit; with ``aux``, (logit, class logits of the auxiliary classifier or None), the AC-GAN
