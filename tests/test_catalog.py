@@ -11,11 +11,12 @@ from ecogen.metrics.registry import DEFAULT_METRICS as METRICS_DEFAULT
 from ecogen.models import MODELS
 from ecogen.training.augment import AUGMENTS
 from ecogen.training.losses import LOSSES
+from ecogen.training.trackers import TRACKERS
 
 
 def test_the_catalog_lists_every_registered_name():
     registries = {"source": SOURCES, "sensor": SENSORS, "extractor": EXTRACTORS, "metric": METRICS,
-                  "model": MODELS, "augment": AUGMENTS, "loss": LOSSES}
+                  "model": MODELS, "augment": AUGMENTS, "loss": LOSSES, "tracker": TRACKERS}
     assert set(CATALOG) == set(registries)
     for kind, registry in registries.items():
         assert list(CATALOG[kind]) == registry.names(), kind

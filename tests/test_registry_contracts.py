@@ -33,7 +33,7 @@ def _entries(kind: str) -> list[str]:
 
 CONTRACTS = {"model", "preset", "training family", "loss", "learning-rate decay", "augmentation", "resize filter",
              "extractor", "metric", "sensor", "transformation", "export format", "element source", "blend",
-             "recipe", "dataset", "noise", "transform command"}
+             "recipe", "dataset", "noise", "transform command", "tracker"}
 
 
 def test_every_registry_has_a_contract():
@@ -284,3 +284,32 @@ def test_transform_commands_write_their_outputs_with_receipts(name, vae_run, tmp
     result = api.transform(name, out, run=vae_run if JOBS.get(name).needs_model else None,
                            inputs=image if JOBS.get(name).needs_inputs else None, device="cpu", **options)
     assert result.kind == name and result.n >= 1 and out.is_file() and read_receipt(out)
+
+
+@pytest.mark.parametrize("name", _entries("tracker"))
+def test_trackers_take_every_call_and_continue_from_their_state(name, tmp_path, monkeypatch):
+    import json
+
+    from PIL import Image
+
+    from ecogen.training.trackers import TRACKERS, TrackerStart, open_tracker
+
+    pytest.importorskip(TRACKERS.get(name).requires, reason=f"the {name} extra is not installed")
+    monkeypatch.setenv("WANDB_MODE", "offline")
+    monkeypatch.setenv("WANDB_CONFIG_DIR", str(tmp_path / "wandb-home"))
+    monkeypatch.chdir(tmp_path)  # mlflow's default store (./mlruns) lands here
+    Image.new("RGB", (8, 8), "red").save(tmp_path / "grid.png")
+    (tmp_path / "report.html").write_text("<p>report</p>")
+    tracker = open_tracker(name, TrackerStart(tmp_path, "contract", 0))
+    assert not tracker.continued
+    tracker.params({"lr": 0.1, "model.name": "dcgan", "ema": False})
+    tracker.scalars({"loss/d": 1.0, "energy/wh": 0.5}, 1)
+    tracker.image("samples", tmp_path / "grid.png", 1)
+    tracker.artifact(tmp_path / "report.html")
+    tracker.summary({"bill/wh": 0.5})
+    state = json.loads(json.dumps(tracker.state))  # what trackers.json keeps
+    tracker.close(ok=True)
+    again = open_tracker(name, TrackerStart(tmp_path, "contract", 1, state))
+    assert again.continued and again.state == state
+    again.scalars({"loss/d": 0.5}, 2)
+    again.close(ok=True)

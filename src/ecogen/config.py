@@ -131,6 +131,8 @@ class TrainConfig:
     r1_gamma: Annotated[float, Field(ge=0.0)] = 0.0  # GAN: R1 penalty on D's gradient at real images (0: off)
     r1_every: Annotated[Int, Field(gt=0, le=1000)] = 1  # lazy R1: every n-th D update, scaled by n (StyleGAN2)
     augment: str = "none"  # GAN: DiffAugment policy for D's inputs, e.g. "translation,cutout" (see training/augment.py)
+    # experiment trackers fed at the log, check and sample intervals: tensorboard, mlflow[:URI], wandb[:PROJECT]
+    trackers: list[str] = dataclasses.field(default_factory=list)
     recipe: str | None = None  # the recipe this config was layered on (see ecogen.session.resolve), for the record
 
     def __post_init__(self) -> None:

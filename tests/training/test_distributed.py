@@ -109,12 +109,23 @@ def test_a_dead_rank_stops_the_others_with_a_clear_error(tmp_path: Path) -> None
 
 
 def test_torchrun_cli_prints_one_result_and_ecogen_energy_shows_each_rank(tmp_path: Path) -> None:
+    import importlib.util
+
     out = tmp_path / "ddp"
+    tracked = importlib.util.find_spec("tensorboard") is not None  # then rank 0 alone feeds the tracker too
     proc = torchrun("-m", "ecogen", "train", "--data", "digits", "--image-size", "16", "--width-mult", "0.25",
-                    "--steps", "3", "--batch-size", "8", "--out", str(out), "--json", "--quiet")
+                    "--steps", "3", "--batch-size", "8", "--out", str(out), "--json", "--quiet", "--log-every", "1",
+                    *(["--tracker", "tensorboard"] if tracked else []))  # torchrun takes --log as its own
     assert proc.returncode == 0, proc.stderr[-2000:]
     result = json.loads(proc.stdout)  # one JSON document, from rank 0 alone
     assert result["record"]["world_size"] == 2
+    if tracked:
+        from tensorboard.backend.event_processing.event_accumulator import EventAccumulator
+
+        assert len(list((out / "tb").glob("events.out.tfevents.*"))) == 1  # one writer: rank 0
+        events = EventAccumulator(str(out / "tb"))
+        events.Reload()
+        assert [e.step for e in events.Scalars("loss/d")] == [1, 2, 3]
     energy = subprocess.run([sys.executable, "-m", "ecogen", "energy", str(out)], capture_output=True, text=True,
                             env={**os.environ, "COLUMNS": "160"})
     assert energy.returncode == 0

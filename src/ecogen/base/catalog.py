@@ -12,6 +12,7 @@ CATALOG: dict[str, tuple[str, ...]] = {
     "model": ("dcgan", "vae"),
     "augment": ("color", "cutout", "translation"),
     "loss": ("hinge", "minimax", "nonsaturating"),
+    "tracker": ("mlflow", "tensorboard", "wandb"),
 }
 
 DEFAULT_METRICS = "fid,kid,is,pr"  # what an evaluation computes unless told otherwise

@@ -28,6 +28,7 @@ class Opt:
     group: str
     choices: Callable[[], list[str]] | None = None  # a registry's names, read when help is shown
     flag: str | None = None  # a boolean's "--on/--off" spelling
+    names: tuple[str, ...] = ()  # spellings when not just --the-name
 
 
 def _names(kind: str, *extra: str) -> Callable[[], list[str]]:
@@ -98,6 +99,10 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "precision": Opt("precision", "bf16 autocast; auto: where this device runs it faster.", SPEED),
     "channels_last": Opt("channels_last", "Channels-last memory layout.", SPEED,
                          flag="--channels-last/--no-channels-last"),
+    "log": Opt("trackers", "Experiment tracker to feed (repeat for several): tensorboard[:DIR] (RUN/tb), "
+               "mlflow[:URI] (./mlruns), wandb[:PROJECT] (offline unless W&B is set up). Under torchrun spell it "
+               "--tracker (torchrun takes --log for its own --log-dir).", SCHEDULE, _names("tracker"),
+               names=("--log", "--tracker")),
     "ddp_backend": Opt("dist.backend", "Process-group backend; auto: nccl when each rank has its own GPU, else gloo.",
                        SCALE),
     "ddp_timeout": Opt("dist.timeout_s", "Seconds a rank waits for the others before it stops with an error.",
@@ -143,7 +148,7 @@ def train_parameters() -> list[inspect.Parameter]:
         default = _default(opt.key)
         if default is not None and opt.flag is None:
             text += f" Default: {default}."
-        decls = (opt.flag,) if opt.flag else ()
+        decls = (opt.flag,) if opt.flag else opt.names
         info = typer.Option(None, *decls, help=text, rich_help_panel=opt.group, show_default=False)
         params.append(inspect.Parameter(name, inspect.Parameter.KEYWORD_ONLY, default=info, annotation=Optional[tp]))
     return params
@@ -151,4 +156,5 @@ def train_parameters() -> list[inspect.Parameter]:
 
 def overrides(options: dict[str, Any]) -> dict[str, Any]:
     """The options the user gave, as dotted config keys."""
-    return {TRAIN_OPTIONS[k].key: v for k, v in options.items() if k in TRAIN_OPTIONS and v is not None}
+    return {TRAIN_OPTIONS[k].key: list(v) if isinstance(v, (list, tuple)) else v for k, v in options.items()
+            if k in TRAIN_OPTIONS and v is not None and v != [] and v != ()}

@@ -24,6 +24,7 @@ from ecogen.models import MODELS, PRESETS
 from ecogen.session.recipes import RECIPES, default_recipe
 from ecogen.training.augment import parse_policy
 from ecogen.training.losses import LOSSES
+from ecogen.training.trackers import check_trackers
 
 
 def resolve(*, recipe: str | None = None, file: str | Path | None = None, preset: str | None = None,
@@ -84,10 +85,11 @@ def check_choices(config: TrainConfig) -> None:
         "eval_extractor": lambda: check_extractor_name(config.eval_extractor),
         "augment": lambda: parse_policy(config.augment),
         "recipe": lambda: config.recipe is None or RECIPES.get(config.recipe),
+        "trackers": lambda: check_trackers(config.trackers),
     }
     for field, check in checks.items():
         try:
             check()
         except EcogenError as err:
             message = str(err).removeprefix(f"{field}: ").removeprefix("augment: ")
-            raise ConfigError(f"{field}: {message}") from None
+            raise ConfigError(message if message.startswith("--log") else f"{field}: {message}") from None

@@ -27,6 +27,7 @@ from ecogen.rundir import RunDir
 from ecogen.training.callbacks import Callback
 from ecogen.training.distributed import Distributed
 from ecogen.training.loop import Trainer, TrainResult
+from ecogen.training.tracking import Tracking
 
 log = logging.getLogger(__name__)  # notices for the caller: the CLI shows them on stderr
 
@@ -35,7 +36,7 @@ RESUMABLE = (
     "epochs", "steps", "device", "log_every", "sample_every", "checkpoint_every", "keep_checkpoints",
     "energy.sensors", "energy.country", "energy.carbon_intensity", "energy.pue", "energy.cpu_watts",
     "energy.max_wh", "energy.max_gco2", "energy.max_seconds", "energy.intensity",
-    "eval_every", "eval_n", "eval_metrics", "eval_extractor", "dist.backend", "dist.timeout_s",
+    "eval_every", "eval_n", "eval_metrics", "eval_extractor", "dist.backend", "dist.timeout_s", "trackers",
 )
 
 
@@ -94,7 +95,7 @@ def train(
                 config = replace(config, energy=replace(config.energy, intensity=str(Path(schedule.forecast).resolve())))
         trainer = Trainer(config, run, data, device, progress=progress, dist=dist)
         trainer.account.plan = plan.model_dump(mode="json") if plan else None
-        return _step(trainer, set_up, [QualityPlot(), *callbacks])
+        return _step(trainer, set_up, [QualityPlot(), *_trackers(config), *callbacks])
 
 
 def plan(
@@ -192,7 +193,7 @@ def resume(out: str | Path, *, progress: bool = True, callbacks: Sequence[Callba
             checkpoint.remove_leftovers(run.checkpoints)
             write_text(run.config, dump_yaml(config))
 
-        return _step(trainer, set_up, [QualityPlot(), *callbacks])
+        return _step(trainer, set_up, [QualityPlot(), *_trackers(config), *callbacks])
 
 
 class launched:
@@ -225,6 +226,24 @@ def _step(trainer: Trainer, set_up: Callable[[], None], callbacks: list[Callback
             result = trainer.run(callbacks)
     dist.barrier()
     return result
+
+
+def _trackers(config: TrainConfig) -> list[Callback]:
+    """The tracker feed when the run names trackers (``--log``); it attaches the report page and the best
+    checkpoint once the bill is written."""
+    return [Tracking(config.trackers, artifacts=_artifacts)] if config.trackers else []
+
+
+def _artifacts(root: Path) -> list[Path]:
+    from ecogen.report.pages import write_run_report
+
+    files: list[Path] = []
+    try:
+        files.append(write_run_report(root))
+    except EcogenError as err:
+        log.warning(f"notice: no report page for the trackers: {err}")
+    best = RunDir(root).best
+    return files + ([best] if best.is_dir() and any(best.iterdir()) else [])
 
 
 def _dotted(changes: dict[str, Any], prefix: str = "") -> list[str]:

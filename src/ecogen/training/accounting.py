@@ -90,6 +90,14 @@ class RunAccount:
         report = self.session_report()
         return self._with_earlier(report.wh(), report.gco2(), report.total.seconds)
 
+    def phase_wh(self) -> dict[str, float]:
+        """Wh per phase over all sessions so far."""
+        report = self.session_report()
+        phases = {name: report.wh(name) for name in report.phases}
+        for name, phase in (self.previous.phases.items() if self.previous else ()):
+            phases[name] = phases.get(name, 0.0) + phase.wh
+        return phases
+
     def budget_reason(self) -> str | None:
         """The budget reached, if any: 'budget_wh', 'budget_gco2' or 'budget_seconds'. With several ranks
         every rank calls it at every step (energy is summed over them: a collective)."""

@@ -35,9 +35,9 @@ class Grids(Hooks):
     def after_step(self, state: LoopState, run: RunContext) -> str | None:
         if state.step % run.config.sample_every == 0:
             with run.account.tracker.phase("sample"):
-                self.save(state, run, f"step_{state.step:08d}.png")
+                state.published["grid"] = self.save(state, run, f"step_{state.step:08d}.png")
         return None
 
     def at_end(self, state: LoopState, run: RunContext, stop_reason: str) -> None:
         with run.account.tracker.phase("sample"):
-            self.save(state, run, "latest.png")
+            state.published["grid"] = self.save(state, run, "latest.png")

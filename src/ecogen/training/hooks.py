@@ -11,7 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Protocol
+from typing import TYPE_CHECKING, Any, Protocol
 
 import torch
 from torch import nn
@@ -21,6 +21,9 @@ from ecogen.data import PreparedData
 from ecogen.rundir import RunDir
 from ecogen.training.accounting import RunAccount
 from ecogen.training.distributed import Distributed
+
+if TYPE_CHECKING:
+    from ecogen.energy.record import RunRecord
 
 
 @dataclass
@@ -35,6 +38,9 @@ class LoopState:
     flops_per_step: int = 0
     last_metrics: dict[str, torch.Tensor] = field(default_factory=dict)  # tensors: no sync per step
     status: dict[str, str] = field(default_factory=dict)  # what the progress bar shows, by callback
+    # what callbacks produced at this step ("log": the log line, "quality": a check, "grid": a PNG's path),
+    # for callbacks later in the list (the trackers); the loop empties it before each round of hooks
+    published: dict[str, Any] = field(default_factory=dict)
 
     @property
     def epoch(self) -> float:
@@ -83,6 +89,9 @@ class Callback(Protocol):
     def at_end(self, state: LoopState, run: RunContext, stop_reason: str) -> None:
         """Called once, still inside the energy tracker, before the final record."""
 
+    def after_record(self, state: LoopState, run: RunContext, record: RunRecord) -> None:
+        """Called once run.json holds the final bill (the writing process only)."""
+
 
 class Hooks:
     """No-op hooks to inherit from."""
@@ -96,4 +105,7 @@ class Hooks:
         return None
 
     def at_end(self, state: LoopState, run: RunContext, stop_reason: str) -> None:
+        return None
+
+    def after_record(self, state: LoopState, run: RunContext, record: RunRecord) -> None:
         return None

@@ -26,11 +26,14 @@ class LogLines(Hooks):
 
     def line(self, state: LoopState, run: RunContext, steps_per_s: float) -> dict[str, Any]:
         wh, gco2, _ = run.account.totals()
+        rate = state.flops_per_step * steps_per_s
         return {
             "step": state.step,
             "epoch": round(state.epoch, 4),
             **{k: round(float(v) / self.count, 6) for k, v in self.sums.items()},
             "images_per_s": round(steps_per_s * state.images_per_batch * state.batches_per_step, 2),
+            "gflop_per_s": round(rate / 1e9, 3),
+            **({"peak_share": round(rate / run.account.peak, 4)} if run.account.peak else {}),
             "seconds": round(state.elapsed, 3),
             "wh": round(wh, 6),
             "gco2": round(gco2, 6),
@@ -56,6 +59,7 @@ class LogLines(Hooks):
             steps_per_s = (state.step - start_step) / max(now - start, 1e-9)
             self.last = self.line(state, run, steps_per_s)
             jsonl.append(run.run_dir.log, self.last)
+            state.published["log"] = self.last
             state.status["train"] = self.describe(self.last, state, run, steps_per_s)
             self.sums, self.count, self.window = {}, 0, (now, state.step)
         return None

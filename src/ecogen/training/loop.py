@@ -153,6 +153,7 @@ class Trainer:
                 for phase, n in step_flops.items():
                     tracker.add_flops(phase, n)
                 state.step += 1
+                state.published.clear()
                 reason = None
                 for callback in hooks:
                     reason = callback.after_step(state, run) or reason
@@ -163,9 +164,12 @@ class Trainer:
                 if reason:
                     stop_reason = reason
                     break
+            state.published.clear()
             for callback in hooks:
                 callback.at_end(state, run, stop_reason)
         record = self.account.write(stop_reason, state.step, state.train_images) if self.writer else None
+        for callback in hooks if record is not None else ():
+            callback.after_record(state, run, record)
         last = next((h.last for h in hooks if isinstance(h, LogLines)), {})
         return TrainResult(
             run_dir=run.run_dir.root, step=state.step, total_steps=state.total_steps, stop_reason=stop_reason,

@@ -63,6 +63,7 @@ class QualityChecks(Hooks):
             return None
         with run.account.tracker.phase("eval"):
             quality = self.check(state, run)
+            state.published["quality"] = quality
             better, met = self.target.update(quality)
             run.account.quality = self.target.record()
             if better:  # with or without a target: `--checkpoint best` takes it
