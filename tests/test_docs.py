@@ -127,6 +127,10 @@ def test_every_documented_command_runs_as_written(path, tmp_path, monkeypatch):
     (tmp_path / "docs").symlink_to(REPO / "docs")
     monkeypatch.chdir(tmp_path)
     monkeypatch.setenv("COLUMNS", "100")
+    monkeypatch.setenv("WANDB_MODE", "offline")  # docs/trackers.md: W&B never reaches the network here
+    monkeypatch.delenv("WANDB_API_KEY", raising=False)
+    for name in ("WANDB_CONFIG_DIR", "WANDB_CACHE_DIR", "WANDB_DATA_DIR", "WANDB_ARTIFACT_DIR"):
+        monkeypatch.setenv(name, str(tmp_path / "wandb-home"))
     runner = CliRunner()
     for block in blocks(path):
         if block.lang == "python":
