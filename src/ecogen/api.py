@@ -96,6 +96,8 @@ class SampleResult:
     estimated: bool
     sensors: list[str]
     step: int = 0  # the checkpoint's step
+    steps: int | None = None  # sampling steps (diffusion, flow)
+    evaluations: int = 1  # network evaluations per image
 
     @property
     def wh_per_image(self) -> float:
@@ -123,15 +125,18 @@ def sample_to(
     grid_by_class: bool = False,
     fast: bool = False,
     index: int | None = None,
+    steps: int | None = None,
 ) -> SampleResult:
     """Write ``n`` samples, metered: a grid when ``out`` ends in .png/.jpg, else one PNG per image in ``out``.
 
     ``classes`` asks a conditional model for those classes; ``grid_by_class`` makes a grid with one row
     per class and ``n`` images in each, each row labelled with its class. Each PNG carries a receipt (energy, carbon, FLOPs per image,
-    model hash, sensor); see read_receipt.
+    model hash, sensor); see read_receipt. ``steps``: sampling steps of a diffusion or flow model (its
+    default otherwise); the receipt records them with the network evaluations per image.
     """
     if not isinstance(generator, TrainedGenerator):  # a run folder
         generator = load(generator, device=device, checkpoint=checkpoint)
+    generator.use_steps(steps)
     out = Path(out)
     grid = out.suffix.lower() in (".png", ".jpg", ".jpeg")
     if not grid and out.suffix and not out.is_dir():  # grid.pgn: a typo, not a folder name
@@ -171,6 +176,7 @@ def sample_to(
         images=n if grid else 1,  # how many images this file holds and the numbers cover
         flops=flops * n // share,
         precision=generator.precision,
+        **({"steps": generator.steps, "evaluations": generator.evaluations} if generator.steps else {}),
     )
     if grid:
         paths = [save_grid(images, out, nrow=nrow, text=receipt_text({**receipt, "index": index or 0}),
@@ -180,7 +186,7 @@ def sample_to(
         paths = [save_png(image, out / f"{first + i:06d}.png", receipt_text({**receipt, "index": first + i}))
                  for i, image in enumerate(to_uint8(images))]
     return SampleResult(paths, n, report.wh(), report.gco2(), flops, report.total.seconds, report.estimated,
-                        [s["name"] for s in report.sensors], generator.step)
+                        [s["name"] for s in report.sensors], generator.step, generator.steps, generator.evaluations)
 
 
 @dataclass(frozen=True)

@@ -60,6 +60,13 @@ class ModelConfig:
     beta: Annotated[float, Field(ge=0)] = 1.0
     recon: Literal["mse", "bce"] = "mse"  # Gaussian (sum of squares / 2) or Bernoulli likelihood
     kl_warmup: Annotated[Int, Field(ge=0, le=COUNT_MAX)] = 0
+    # diffusion and flow only: sampling steps (the quality/energy dial; `ecogen sample --steps` overrides),
+    # the few steps quality checks during training use, and the process's settings
+    sample_steps: Annotated[Int, Field(gt=0, le=1000)] = 32
+    check_steps: Annotated[Int, Field(gt=0, le=1000)] = 8
+    schedule: Literal["linear", "cosine"] = "cosine"  # diffusion: the noise schedule
+    prediction: Literal["epsilon", "v"] = "epsilon"  # diffusion: what the network predicts
+    solver: Literal["euler", "heun"] = "euler"  # flow: the ODE solver
 
 
 @dataclass(config=_STRICT)

@@ -9,7 +9,7 @@ CATALOG: dict[str, tuple[str, ...]] = {
     "sensor": ("codecarbon", "estimate", "nvml", "rapl"),
     "extractor": ("classifier", "emoji", "fashion", "inception", "mnist"),
     "metric": ("fid", "is", "kid", "pr"),
-    "model": ("dcgan", "vae"),
+    "model": ("dcgan", "diffusion", "flow", "vae"),
     "augment": ("color", "cutout", "translation"),
     "loss": ("hinge", "minimax", "nonsaturating"),
     "tracker": ("mlflow", "tensorboard", "wandb"),

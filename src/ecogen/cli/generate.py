@@ -39,19 +39,23 @@ def sample(
     fast: bool = typer.Option(False, help="Cheapest path: inference mode, big batches, bf16 where faster."),
     checkpoint: str = typer.Option("latest", help="latest | best (the best quality check) | a step number."),
     index: Optional[int] = typer.Option(None, help="Start at this image of the seed's sequence (a receipt's index)."),
+    steps: Optional[int] = typer.Option(None, help="Diffusion and flow: sampling steps, the quality/energy dial "
+                                        "(default: the model's --sample-steps)."),
 ) -> None:
     """Generate images from a trained run; each PNG carries a receipt of what it cost."""
     if grid_by_class and n == 64:
         n = 8  # per class
     result = api.sample_to(run, n, out, checkpoint=checkpoint, device=device, country=country,
                            carbon_intensity=carbon_intensity, seed=seed, batch_size=batch_size, overwrite=overwrite,
-                           classes=classes or None, grid_by_class=grid_by_class, fast=fast, index=index)
+                           classes=classes or None, grid_by_class=grid_by_class, fast=fast, index=index, steps=steps)
     where = result.paths[0] if len(result.paths) == 1 else f"{out}/ ({len(result.paths)} PNG files)"
     kind = "estimated" if result.estimated else "measured"
     console.print(f"{result.n} images from step {result.step} -> {where}")
     console.print(
         f"per image: {si(result.wh_per_image, 'Wh')}, {si(result.gco2_per_image, 'g')}CO2eq, "
-        f"{si(result.flops_per_image)}FLOPs ({kind}: {', '.join(result.sensors)}); "
+        f"{si(result.flops_per_image)}FLOPs"
+        f"{f', {result.steps} steps ({result.evaluations} network evaluations)' if result.steps else ''} "
+        f"({kind}: {', '.join(result.sensors)}); "
         f"total {si(result.wh, 'Wh')} in {result.seconds:.2f} s"
     )
 

@@ -117,6 +117,9 @@ def export(generator: TrainedGenerator, out: str | Path, fmt: str | None = None,
         raise EcogenError(f"cannot tell the format from {out.name}: pass --format ({', '.join(EXPORTERS.names())}) "
                           f"or use a suffix ({', '.join(SUFFIXES)})")
     writer = EXPORTERS.get(fmt)
+    if generator.spec.iterative and fmt != "safetensors":
+        raise EcogenError(f"a {generator.config.model.name} model samples in a loop of steps: export its weights with "
+                          f"--format safetensors (ONNX and TorchScript take one-pass generators)")
     atomic.refuse_existing(out, overwrite)
     if out.is_dir():
         raise EcogenError(f"--out {out} is a folder; give a file name")

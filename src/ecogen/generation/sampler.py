@@ -56,6 +56,27 @@ class TrainedGenerator:
         return self.spec.family
 
     @property
+    def steps(self) -> int | None:
+        """Sampling steps of a diffusion or flow model (None for one-pass generators)."""
+        return self.module.steps if self.spec.iterative else None
+
+    def use_steps(self, steps: int | None) -> None:
+        """Sample with ``steps`` network-evaluation steps from now on (None: keep the model's default)."""
+        if steps is None:
+            return
+        if not self.spec.iterative:
+            raise ConfigError(f"--steps applies to diffusion and flow models; {self.config.model.name} makes an "
+                              f"image in one pass")
+        if not 1 <= steps <= 1000:
+            raise ConfigError(f"--steps: between 1 and 1000 sampling steps (got {steps})")
+        self.module.steps = steps
+
+    @property
+    def evaluations(self) -> int:
+        """Network evaluations per image (1 for one-pass generators)."""
+        return self.module.evaluations() if self.spec.iterative else 1
+
+    @property
     def latent_dim(self) -> int:
         return self.config.model.latent_dim
 

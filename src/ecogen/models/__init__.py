@@ -10,6 +10,7 @@ from torch import nn
 
 from ecogen.config import ModelConfig
 from ecogen.models.dcgan import Discriminator, Generator, build_dcgan
+from ecogen.models.denoiser import build_denoiser
 from ecogen.models.vae import build_vae, encode_mean, held_out_elbo
 from ecogen.errors import ConfigError
 from ecogen.registry import Registry
@@ -31,6 +32,12 @@ class ModelSpec:
     encode: Callable[[nn.ModuleDict, torch.Tensor], torch.Tensor] | None = None
     inversion_steps: int = 300  # latent-optimisation steps when the user gives none (GAN inversion needs many)
     extra_eval: ExtraEval | None = None  # `ecogen eval` adds these figures (a VAE's held-out ELBO)
+    # samples by integrating in steps (diffusion, flow): the latent is the starting noise, C x H x W values;
+    # `--steps` applies; no export, latent transforms or layer mixing (they need a one-pass generator)
+    iterative: bool = False
+
+    def latent_size(self, config: ModelConfig, image_size: int, channels: int) -> int:
+        return channels * image_size * image_size if self.iterative else config.latent_dim
 
 
 def _elbo(modules: nn.ModuleDict, images: torch.Tensor, config: ModelConfig, seed: int,
@@ -42,6 +49,8 @@ MODELS: Registry[ModelSpec] = Registry("model")
 MODELS.add("dcgan", ModelSpec(build_dcgan, family="gan", sampler="G"))
 MODELS.add("vae", ModelSpec(build_vae, family="vae", sampler="decoder", encode=encode_mean, inversion_steps=100,
                             extra_eval=_elbo))
+MODELS.add("diffusion", ModelSpec(build_denoiser("diffusion"), family="denoising", sampler="sampler", iterative=True))
+MODELS.add("flow", ModelSpec(build_denoiser("flow"), family="denoising", sampler="sampler", iterative=True))
 
 # Named architecture presets: overrides of ModelConfig fields.
 PRESETS: Registry[dict[str, object]] = Registry("preset")

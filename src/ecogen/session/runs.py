@@ -19,6 +19,7 @@ from ecogen.data import prepare_data
 from ecogen.base.device import resolve_device
 from ecogen.energy import record as records
 from ecogen.errors import CheckpointError, ConfigError, EcogenError
+from ecogen.models import MODELS
 from ecogen.models.restore import saved_config
 from ecogen.session.planning import Plan, Schedule, make_plan, plan_lines, wait_until
 from ecogen.report.plots import QualityPlot
@@ -137,6 +138,8 @@ def _prepared(config: TrainConfig) -> tuple[TrainConfig, Any]:
     """The data loaded and split, and the config with the data's channels and class names filled in."""
     data = prepare_data(config.data)
     model = config.model
+    spec = MODELS.get(model.name)
+    model = replace(model, latent_dim=spec.latent_size(model, data.config.image_size, data.config.channels or 1))
     if model.conditional:
         if data.images.labels is None:
             raise EcogenError(f"--conditional needs labelled data; {config.data.source} has no labels")

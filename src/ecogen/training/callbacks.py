@@ -96,9 +96,10 @@ class Divergence(Hooks):
         return "collapsed" if self.pinned >= self.PINNED_STEPS else None
 
 
-def default_callbacks(stop_flag: Any, run: RunContext, sampler_name: str) -> list[Callback]:
-    """The schedule every run gets, in the order the hooks run."""
-    return [Stops(stop_flag), LearningRates(), EmaUpdates(sampler_name), ShareBill(), CarbonTicks(), Divergence(),
+def default_callbacks(stop_flag: Any, run: RunContext, sampler_name: str, update_phase: str = "g_step") -> list[Callback]:
+    """The schedule every run gets, in the order the hooks run (``update_phase``: where the sampler's
+    updates are billed, so its EMA goes there too)."""
+    return [Stops(stop_flag), LearningRates(), EmaUpdates(sampler_name, update_phase), ShareBill(), CarbonTicks(), Divergence(),
             LogLines(), Grids(run), QualityChecks(run.config.eval_every, run), Checkpoints()]
 
 

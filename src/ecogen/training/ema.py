@@ -68,13 +68,14 @@ class EmaSampler:
 
 
 class EmaUpdates(Hooks):
-    """After every step (billed to ``g_step``): the EMA copy moves toward the live generator."""
+    """After every step (billed to the phase that updates the sampler: ``g_step`` for a GAN): the EMA copy
+    moves toward the live generator."""
 
-    def __init__(self, sampler_name: str) -> None:
-        self.name = sampler_name
+    def __init__(self, sampler_name: str, phase: str = "g_step") -> None:
+        self.name, self.phase = sampler_name, phase
 
     def after_step(self, state: LoopState, run: RunContext) -> str | None:
         if EMA in run.modules:
-            with run.account.tracker.phase("g_step"):
+            with run.account.tracker.phase(self.phase):
                 update_ema(run.modules[EMA], run.modules[self.name], run.config.ema_decay)
         return None

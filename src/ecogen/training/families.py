@@ -10,6 +10,7 @@ from torch import nn
 
 from ecogen.config import TrainConfig
 from ecogen.registry import Registry
+from ecogen.training.denoising import DenoisingFamily
 from ecogen.training.gan import GanFamily
 from ecogen.training.phases import PhaseMeter
 from ecogen.training.vae import VaeFamily
@@ -22,6 +23,7 @@ class Family(Protocol):
 
     optimizers: dict[str, torch.optim.Optimizer]  # by name, saved and restored with checkpoints
     batches_per_step: int  # real batches one step consumes
+    update_phase: str  # the energy phase that updates the sampling module (its EMA is billed there too)
 
     def step(self, next_real: Batch, rng: torch.Generator, meter: PhaseMeter, step: int) -> dict[str, torch.Tensor]:
         """One optimisation step, each phase inside ``meter.phase(...)``; returns its losses."""
@@ -33,3 +35,4 @@ class Family(Protocol):
 FAMILIES: Registry[Callable[[nn.ModuleDict, TrainConfig], Family]] = Registry("training family")
 FAMILIES.add("gan", GanFamily)
 FAMILIES.add("vae", VaeFamily)
+FAMILIES.add("denoising", DenoisingFamily)  # diffusion and flow: the objective lives in the model

@@ -38,6 +38,7 @@ class GanFamily:
         self.loss = LOSSES.get(config.loss)
         self.d_steps = config.d_steps
         self.batches_per_step = config.d_steps  # each discriminator update takes a fresh real batch
+        self.update_phase = "g_step"
         self.batch_size = config.batch_size
         self.latent_dim = config.model.latent_dim
         self.num_classes = num_classes(config.model)

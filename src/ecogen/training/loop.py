@@ -138,7 +138,7 @@ class Trainer:
         state.flops_per_step = sum(step_flops.values())
         stop_reason = "completed"
         with self.dist.guard(), tracker, GracefulStop() as stop, make_progress(self.progress) as bar:
-            hooks = [c for c in default_callbacks(stop, run, self.sampler_name) + list(callbacks or [])
+            hooks = [c for c in default_callbacks(stop, run, self.sampler_name, self.family.update_phase) + list(callbacks or [])
                      if self.writer or not c.writes]
             task = bar.add_task("train", total=state.total_steps, completed=state.step, info="")
             while state.step < state.total_steps:

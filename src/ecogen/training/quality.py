@@ -44,9 +44,14 @@ class QualityChecks(Hooks):
                                                 run.device, seed=cfg.seed)
         sampler = run.sampler(state.step)
         sampler.eval()
+        steps = getattr(sampler, "steps", None)  # diffusion and flow: checks use few steps, and say so
+        if steps is not None:
+            sampler.steps = run.config.model.check_steps
         with torch.no_grad():
             images = torch.cat([sampler(z.to(run.device), None if y is None else y.to(run.device)).float()
                                 for z, y in paired_chunks(self.noise, self.labels, CHUNK)])
+        if steps is not None:
+            sampler.steps = steps
         sampler.train()
         scores = self.evaluator.score(images)
         wh, gco2, _ = run.account.totals()
@@ -54,7 +59,7 @@ class QualityChecks(Hooks):
         eval_wh = run.account.tracker.report().wh("eval") + (
             previous.phases["eval"].wh if previous and "eval" in previous.phases else 0.0)
         line = {"step": state.step, "seconds": round(state.elapsed, 3), "wh": wh, "wh_train": wh - eval_wh,
-                "gco2": gco2, **scores}
+                "gco2": gco2, **scores, **({"sampling_steps": run.config.model.check_steps} if steps is not None else {})}
         jsonl.append(run.run_dir.evals, line)
         return line
 

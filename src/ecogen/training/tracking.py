@@ -32,7 +32,7 @@ LINE_NAMES = {
     "images_per_s": "speed/images_per_s", "gflop_per_s": "speed/gflop_per_s", "peak_share": "util/peak_share",
     "wh": "energy/wh", "gco2": "co2/g",
 }
-QUALITY_SKIP = ("step", "seconds")  # a check's own keys that are not figures of quality
+QUALITY_SKIP = ("step", "seconds", "sampling_steps")  # a check's own keys that are not figures of quality
 
 
 def line_scalars(line: dict[str, Any], phases: dict[str, float], train_images: int) -> dict[str, float]:

@@ -19,6 +19,7 @@ from ecogen.training.phases import PhaseMeter
 
 class VaeFamily:
     batches_per_step = 1
+    update_phase = "vae_step"
 
     def __init__(self, modules: nn.ModuleDict, config: TrainConfig) -> None:
         if parse_policy(config.augment):

@@ -39,6 +39,9 @@ class TransformResult:
 def latent_model(generator: TrainedGenerator, steps: int | None, seed: int) -> LatentModel:
     if generator.classes:
         raise EcogenError("transformations need an unconditional model (this one generates by class)")
+    if generator.spec.iterative:
+        raise EcogenError(f"transformations invert a one-pass generator (a GAN or a VAE); a {generator.config.model.name} "
+                          f"model samples in steps and has no such inverse here")
     return LatentModel(generator, generator.spec.inversion_steps if steps is None else steps, seed=seed)
 
 
