@@ -52,13 +52,16 @@ def evaluate(
     precision: str = "fp32",
     checkpoint: str | int = "latest",
     reference: bool = True,
+    steps: int | None = None,
 ) -> EvalResult:
     """Generated images vs the run's held-out split (with reference points); the work joins the bill.
 
     ``extractor="inception"`` gives the standard FID (packaged weights); ``precision="bf16"`` runs the
-    extractor in bfloat16; ``checkpoint``: latest, best or a step."""
+    extractor in bfloat16; ``checkpoint``: latest, best or a step; ``steps``: a diffusion or flow model's
+    sampling steps."""
     rundir = RunDir(Path(run))
     generator = load(run, device=device, checkpoint=checkpoint)
+    generator.use_steps(steps)
     data = prepare_data(generator.config.data, split=rundir.read_split())
     with metered(generator.config.energy, generator.device) as tracker:
         result = evaluate_run(generator, data, metrics=metrics, n=n, extractor=extractor, seed=seed,

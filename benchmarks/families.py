@@ -1,0 +1,173 @@
+"""What each generator family costs for the same quality: GAN, VAE, diffusion and flow on MNIST, side by side.
+
+    python benchmarks/families.py [--families gan,vae,diffusion,flow] [--seeds 2] [--max-wh 1.0]
+                                  [--n 2000] [--sweep 1,2,4,8,16,32,64] [--quick]
+
+SLOW: every run trains until its energy budget (``--max-wh``, 1 Wh estimated each by default), so the
+default 4 families x 2 seeds take about 1.5-2 hours on 2 cores (``--quick``: minutes, for a smoke run).
+All runs are in this one process, one after another, on the same machine. Quality is FID on ``--n``
+(2,000) generated images against the held-out digits with the bundled mnist extractor, checked each
+time a run's *training* energy passes the next mark (the same marks for every family: frontier.py's
+``EnergyMarks``); diffusion and flow check at their few ``--check-steps``. After training, the best
+checkpoint of diffusion and flow is scored again at every sampling-step count of ``--sweep``, with the
+energy per image of sampling measured (metered ``ecogen sample``, not estimated from FLOPs) at each.
+
+Writes benchmarks/results/families.json (a ``families`` mapping: per family, per seed and overall,
+``best_fid``, ``wh_to_best``, ``wh_per_1000_images``, ``flops_per_image``; the sweeps; every check) and
+two plots: FID against training Wh, and FID against Wh per 1,000 sampled images.
+"""
+
+from __future__ import annotations
+
+import argparse
+import statistics
+import tempfile
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from _common import RESULTS, machine_load, print_table, write_result  # noqa: E402
+from frontier import EnergyMarks  # noqa: E402
+from ecogen import train  # noqa: E402
+from ecogen.api import evaluate, load, sample_to  # noqa: E402
+from ecogen.energy import record as records  # noqa: E402
+
+# family -> (recipe, options over it)
+FAMILIES = {
+    "gan": ("quality", {}),
+    "vae": ("conditional-vae", {"model.conditional": False}),
+    "diffusion": ("diffusion", {}),
+    "flow": ("flow", {}),
+}
+COLOURS = {"gan": "tab:blue", "vae": "tab:orange", "diffusion": "tab:red", "flow": "tab:green"}
+ITERATIVE = ("diffusion", "flow")
+
+
+def sampling_cost(out: Path, steps: int | None, n: int, tmp: Path) -> dict:
+    """Wh per 1,000 images and FLOPs per image of metered sampling at ``steps`` (None: one pass)."""
+    result = sample_to(out, n, tmp / f"sample-{out.name}-{steps}", checkpoint="latest", steps=steps, seed=1)
+    return {"wh_per_1000_images": 1000 * result.wh_per_image, "flops_per_image": result.flops_per_image,
+            "evaluations": result.evaluations}
+
+
+def run(family: str, seed: int, args: argparse.Namespace, tmp: Path) -> dict:
+    recipe, options = FAMILIES[family]
+    out = RESULTS / "families" / f"{family}_seed{seed}"
+    config = {"data.source": "mnist", "seed": seed, "epochs": 1000, "energy.max_wh": args.max_wh,
+              "eval_every": None, "target_fid": None, "eval_n": args.n, "eval_metrics": "fid",
+              "device": args.device, **options}
+    marks = EnergyMarks(args.first_wh, args.marks_per_doubling)
+    train(config, out, recipe=recipe, overwrite=True, progress=False, callbacks=[marks])
+    record = records.read(out / "run.json")
+    best = min(marks.lines, key=lambda c: c["fid"])
+    entry = {
+        "family": family, "seed": seed, "steps": record.step,
+        "checks": [{k: c[k] for k in ("step", "wh", "wh_train", "fid")} for c in marks.lines],
+        "best_fid": best["fid"], "wh_to_best": best["wh_train"], "best_step": best["step"],
+        "wh_train": record.total.wh - (record.phases["eval"].wh if "eval" in record.phases else 0.0),
+        "estimated": record.estimated,
+    }
+    # the checks kept no checkpoint of their own: the run's best by FID is the latest check at or below
+    # the best; score the final weights across the sweep (and at the default steps for one-pass models)
+    if family in ITERATIVE:
+        sweep = []
+        for steps in args.sweep:
+            fid = evaluate(out, metrics="fid", n=args.n, extractor="mnist", checkpoint="latest", device=args.device,
+                           progress=False, reference=False, steps=steps).metrics["fid"]
+            sweep.append({"steps": steps, "fid": fid, **sampling_cost(out, steps, args.cost_n, tmp)})
+        entry["sweep"] = sweep
+        best_sweep = min(sweep, key=lambda s: s["fid"])
+        entry.update(final_best_fid=best_sweep["fid"], best_sampling_steps=best_sweep["steps"],
+                     wh_per_1000_images=best_sweep["wh_per_1000_images"],
+                     flops_per_image=best_sweep["flops_per_image"])
+        entry["best_fid"] = min(entry["best_fid"], best_sweep["fid"])
+    else:
+        entry.update(sampling_cost(out, None, args.cost_n, tmp))
+    return entry
+
+
+def overall(runs: list[dict]) -> dict:
+    out = {}
+    for family in FAMILIES:
+        mine = [r for r in runs if r["family"] == family]
+        if not mine:
+            continue
+        out[family] = {
+            "per_seed": {str(r["seed"]): {k: r.get(k) for k in ("best_fid", "wh_to_best", "wh_per_1000_images",
+                                                                   "flops_per_image")} for r in mine},
+            **{k: statistics.fmean(r[k] for r in mine) for k in ("best_fid", "wh_to_best", "wh_per_1000_images",
+                                                                 "flops_per_image")},
+        }
+    return out
+
+
+def plots(runs: list[dict], n: int) -> None:
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in runs:
+        ax.plot([c["wh_train"] for c in r["checks"]], [c["fid"] for c in r["checks"]], "o-", ms=3, alpha=0.8,
+                color=COLOURS[r["family"]], label=r["family"] if r["seed"] == 0 else None)
+    ax.set(xscale="log", yscale="log", xlabel="training energy (Wh, estimated)",
+           ylabel=f"FID, {n} samples (mnist features)", title="Quality against training energy, by family")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "families_training.png", dpi=110)
+    fig, ax = plt.subplots(figsize=(7, 4.5))
+    for r in runs:
+        if "sweep" in r:
+            ax.plot([s["wh_per_1000_images"] for s in r["sweep"]], [s["fid"] for s in r["sweep"]], "o-", ms=3,
+                    color=COLOURS[r["family"]], label=f"{r['family']} (1-64 steps)" if r["seed"] == 0 else None)
+        else:
+            ax.scatter([r["wh_per_1000_images"]], [r["best_fid"]], color=COLOURS[r["family"]],
+                       label=r["family"] if r["seed"] == 0 else None)
+    ax.set(xscale="log", yscale="log", xlabel="sampling energy (Wh per 1,000 images, measured)",
+           ylabel=f"FID, {n} samples (mnist features)", title="Quality against sampling energy, by family")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(RESULTS / "families_sampling.png", dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--families", default="gan,vae,diffusion,flow")
+    parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--max-wh", type=float, default=1.0, help="each run's training energy budget")
+    parser.add_argument("--n", type=int, default=2000, help="generated images per FID")
+    parser.add_argument("--cost-n", type=int, default=200, help="images sampled to measure the energy per image")
+    parser.add_argument("--sweep", default="1,2,4,8,16,32,64", help="sampling steps scored for diffusion and flow")
+    parser.add_argument("--first-wh", type=float, default=0.004)
+    parser.add_argument("--marks-per-doubling", type=int, default=2)
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 0.01 Wh, 200 images, steps 1,4")
+    args = parser.parse_args()
+    name = "families"
+    if args.quick:
+        args.max_wh, args.n, args.cost_n, args.seeds, args.sweep, args.first_wh = 0.01, 200, 20, 1, "1,4", 0.002
+        name = "families_quick"
+    args.sweep = [int(s) for s in args.sweep.split(",")]
+    payload: dict = {"load_at_start": machine_load(), "max_wh": args.max_wh, "n": args.n, "sweep": args.sweep}
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        for seed in range(args.seeds):
+            for family in args.families.split(","):
+                entry = run(family, seed, args, Path(tmp))
+                runs.append(entry)
+                print(f"{family} seed {seed}: best FID {entry['best_fid']:.2f} at {entry['wh_to_best']:.4f} Wh, "
+                      f"{entry['wh_per_1000_images']:.4f} Wh per 1,000 images", flush=True)
+    payload["runs"], payload["families"] = runs, overall(runs)
+    rows = [(f, f"{v['best_fid']:.2f}", f"{v['wh_to_best']:.4f}", f"{v['wh_per_1000_images']:.4f}",
+             f"{v['flops_per_image']:.3g}") for f, v in payload["families"].items()]
+    print_table(f"families on MNIST (mean over {args.seeds} seeds; FID on {args.n}, mnist features)",
+                ("family", "best FID", "training Wh to best", "Wh / 1,000 images", "FLOPs / image"), rows)
+    if not args.quick:
+        plots(runs, args.n)
+    path = write_result(name, payload)
+    print(f"wrote {path}")
+
+
+if __name__ == "__main__":
+    main()
