@@ -109,12 +109,8 @@ def plots(runs: list[dict], n: int) -> None:
     for r in runs:
         ax.plot([c["wh_train"] for c in r["checks"]], [c["fid"] for c in r["checks"]], "o-", ms=3, alpha=0.8,
                 color=COLOURS[r["family"]], label=r["family"] if r["seed"] == 0 else None)
-    ax.set(xscale="log", yscale="log", xlabel="training energy (Wh, estimated)",
-           ylabel=f"FID, {n} samples (mnist features)", title="Quality against training energy, by family")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(RESULTS / "families_training.png", dpi=110)
+    _save(fig, ax, "training energy (Wh, estimated)", n, "Quality against training energy, by family",
+          "families_training.png")
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for r in runs:
         if "sweep" in r:
@@ -123,12 +119,16 @@ def plots(runs: list[dict], n: int) -> None:
         else:
             ax.scatter([r["wh_per_1000_images"]], [r["best_fid"]], color=COLOURS[r["family"]],
                        label=r["family"] if r["seed"] == 0 else None)
-    ax.set(xscale="log", yscale="log", xlabel="sampling energy (Wh per 1,000 images, measured)",
-           ylabel=f"FID, {n} samples (mnist features)", title="Quality against sampling energy, by family")
+    _save(fig, ax, "sampling energy (Wh per 1,000 images, measured)", n, "Quality against sampling energy, by family",
+          "families_sampling.png")
+
+
+def _save(fig, ax, xlabel: str, n: int, title: str, name: str) -> None:
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=f"FID, {n} samples (mnist features)", title=title)
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     fig.tight_layout()
-    fig.savefig(RESULTS / "families_sampling.png", dpi=110)
+    fig.savefig(RESULTS / name, dpi=110)
 
 
 def main() -> None:
