@@ -5,7 +5,9 @@
 
 SLOW: every run trains until its energy budget (``--max-wh``, 1 Wh estimated each by default), so the
 default 4 families x 2 seeds take about 1.5-2 hours on 2 cores (``--quick``: minutes, for a smoke run).
-All runs are in this one process, one after another, on the same machine. Quality is FID on ``--n``
+All runs are one after another, on the same machine; each finished run is kept in
+benchmarks/results/families/FAMILY_seedK.json and skipped when the script starts again, so it can be run
+in pieces (``--only-seed``, ``--families``); the table, JSON and plots are rebuilt from every finished run. Quality is FID on ``--n``
 (2,000) generated images against the held-out digits with the bundled mnist extractor, checked each
 time a run's *training* energy passes the next mark (the same marks for every family: frontier.py's
 ``EnergyMarks``); diffusion and flow check at their few ``--check-steps``. After training, the best
@@ -20,6 +22,7 @@ two plots: FID against training Wh, and FID against Wh per 1,000 sampled images.
 from __future__ import annotations
 
 import argparse
+import json
 import statistics
 import tempfile
 from pathlib import Path
@@ -53,9 +56,9 @@ def sampling_cost(out: Path, steps: int | None, n: int, tmp: Path) -> dict:
             "evaluations": result.evaluations}
 
 
-def run(family: str, seed: int, args: argparse.Namespace, tmp: Path) -> dict:
+def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: Path) -> dict:
     recipe, options = FAMILIES[family]
-    out = RESULTS / "families" / f"{family}_seed{seed}"
+    out = runs_dir / f"{family}_seed{seed}"
     config = {"data.source": "mnist", "seed": seed, "epochs": 1000, "energy.max_wh": args.max_wh,
               "eval_every": None, "target_fid": None, "eval_n": args.n, "eval_metrics": "fid",
               "device": args.device, **options}
@@ -135,6 +138,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--families", default="gan,vae,diffusion,flow")
     parser.add_argument("--seeds", type=int, default=2)
+    parser.add_argument("--only-seed", type=int, default=None, help="run this seed alone (a piece of the table)")
     parser.add_argument("--max-wh", type=float, default=1.0, help="each run's training energy budget")
     parser.add_argument("--n", type=int, default=2000, help="generated images per FID")
     parser.add_argument("--cost-n", type=int, default=200, help="images sampled to measure the energy per image")
@@ -149,19 +153,28 @@ def main() -> None:
         args.max_wh, args.n, args.cost_n, args.seeds, args.sweep, args.first_wh = 0.01, 200, 20, 1, "1,4", 0.002
         name = "families_quick"
     args.sweep = [int(s) for s in args.sweep.split(",")]
+    seeds = [args.only_seed] if args.only_seed is not None else list(range(args.seeds))
     payload: dict = {"load_at_start": machine_load(), "max_wh": args.max_wh, "n": args.n, "sweep": args.sweep}
-    runs = []
+    runs_dir = RESULTS / name
+    runs_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
-        for seed in range(args.seeds):
+        for seed in seeds:
             for family in args.families.split(","):
-                entry = run(family, seed, args, Path(tmp))
-                runs.append(entry)
+                done = runs_dir / f"{family}_seed{seed}.json"
+                if done.exists():
+                    print(f"{family} seed {seed}: done before ({done.name}), kept", flush=True)
+                    continue
+                entry = {**run(family, seed, args, Path(tmp), runs_dir), "load_at_start": payload["load_at_start"]}
+                done.write_text(json.dumps(entry, indent=2) + "\n")
                 print(f"{family} seed {seed}: best FID {entry['best_fid']:.2f} at {entry['wh_to_best']:.4f} Wh, "
                       f"{entry['wh_per_1000_images']:.4f} Wh per 1,000 images", flush=True)
+    order = {f: i for i, f in enumerate(FAMILIES)}
+    runs = sorted((json.loads(p.read_text()) for p in runs_dir.glob("*_seed*.json")),
+                  key=lambda r: (r["seed"], order[r["family"]]))
     payload["runs"], payload["families"] = runs, overall(runs)
     rows = [(f, f"{v['best_fid']:.2f}", f"{v['wh_to_best']:.4f}", f"{v['wh_per_1000_images']:.4f}",
              f"{v['flops_per_image']:.3g}") for f, v in payload["families"].items()]
-    print_table(f"families on MNIST (mean over {args.seeds} seeds; FID on {args.n}, mnist features)",
+    print_table(f"families on MNIST (mean over {len({r['seed'] for r in runs})} seeds; FID on {args.n}, mnist features)",
                 ("family", "best FID", "training Wh to best", "Wh / 1,000 images", "FLOPs / image"), rows)
     if not args.quick:
         plots(runs, args.n)

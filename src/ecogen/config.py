@@ -135,6 +135,9 @@ class TrainConfig:
     precision: Literal["fp32", "bf16", "auto"] = "fp32"
     channels_last: Bool = False
     ema_decay: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None  # EMA of the generator's weights, used to sample
+    # the EMA's decay at step t is min(ema_decay, (1 + t) / (10 + t)): at 0.999 a run of 1,000 steps would
+    # otherwise still hold 37% of its random initial weights (training/ema.py)
+    ema_warmup: Bool = False
     r1_gamma: Annotated[float, Field(ge=0.0)] = 0.0  # GAN: R1 penalty on D's gradient at real images (0: off)
     r1_every: Annotated[Int, Field(gt=0, le=1000)] = 1  # lazy R1: every n-th D update, scaled by n (StyleGAN2)
     augment: str = "none"  # GAN: DiffAugment policy for D's inputs, e.g. "translation,cutout" (see training/augment.py)

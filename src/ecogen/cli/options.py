@@ -76,6 +76,7 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "d_steps": Opt("d_steps", "Discriminator steps per generator step.", OPTIM),
     "augment": Opt("augment", "GAN: DiffAugment policy for D, a comma list.", OPTIM, _names("augment", "none")),
     "ema_decay": Opt("ema_decay", "Keep an EMA of the generator (e.g. 0.999) and sample from it.", OPTIM),
+    "ema_warmup": Opt("ema_warmup", "Ramp the EMA decay as (1+t)/(10+t) up to --ema-decay.", OPTIM, flag="--ema-warmup/--no-ema-warmup"),
     "epochs": Opt("epochs", "Passes over the training split.", SCHEDULE),
     "steps": Opt("steps", "Generator steps; overrides --epochs.", SCHEDULE),
     "seed": Opt("seed", "Seed of weights, batch order and noise.", SCHEDULE),

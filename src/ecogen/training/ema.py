@@ -25,6 +25,12 @@ def update_ema(ema: nn.Module, live: nn.Module, decay: float) -> None:
     torch._foreach_lerp_(list(ema.parameters()), list(live.parameters()), 1.0 - decay)
 
 
+def decay_at(decay: float, step: int, warmup: bool) -> float:
+    """The EMA's decay after ``step`` updates: with a warm-up it ramps as (1 + t) / (10 + t), the schedule
+    of TensorFlow's ExponentialMovingAverage(num_updates), so the average forgets its random start."""
+    return min(decay, (1.0 + step) / (10.0 + step)) if warmup else decay
+
+
 @torch.no_grad()
 def recompute_batchnorm(module: nn.Module, latent_dim: int, num_classes: int, seed: int,
                         device: torch.device) -> None:
@@ -77,5 +83,6 @@ class EmaUpdates(Hooks):
     def after_step(self, state: LoopState, run: RunContext) -> str | None:
         if EMA in run.modules:
             with run.account.tracker.phase(self.phase):
-                update_ema(run.modules[EMA], run.modules[self.name], run.config.ema_decay)
+                decay = decay_at(run.config.ema_decay, state.step, run.config.ema_warmup)
+                update_ema(run.modules[EMA], run.modules[self.name], decay)
         return None
