@@ -4,8 +4,10 @@ import os
 
 import numpy as np
 import pytest
+import torch
 from PIL import Image
 
+from ecogen import load
 from ecogen.data import load_source
 from ecogen.data.emoji import DEFAULT_FONT, groups_table
 from ecogen.errors import DataError
@@ -162,3 +164,29 @@ def test_every_recipe_trains_at_three_channels(recipe, tmp_path):
     assert result.step == 2 and result.record is not None
     assert Image.open(tmp_path / recipe / "samples" / "latest.png").mode == "RGB"
     assert result.record.quality["best"]["fid"] > 0  # checked on the colour (emoji) features
+
+
+def test_a_folder_of_colour_photos_trains_and_samples_at_64_px(tmp_path):
+    """A user's photos at 64 x 64: crops of scikit-image's bundled photos, through the CLI."""
+    import skimage.data
+
+    photos = tmp_path / "photos"
+    photos.mkdir()
+    rng = np.random.default_rng(0)
+    for name in ("astronaut", "chelsea", "coffee", "rocket"):
+        picture = getattr(skimage.data, name)()
+        for i in range(8):
+            y, x = rng.integers(0, picture.shape[0] - 160), rng.integers(0, picture.shape[1] - 160)
+            Image.fromarray(picture[y:y + 160, x:x + 160]).save(photos / f"{name}_{i}.jpg", quality=90)
+    run = tmp_path / "run"
+    trained = run_cli("train", "--data", f"folder:{photos}", "--image-size", "64", "--width-mult", "0.125",
+                      "--batch-size", "8", "--steps", "3", "--device", "cpu", "--out", str(run), "--quiet")
+    assert trained.returncode == 0, trained.stderr
+    gen = load(run)
+    assert gen.config.data.image_size == 64 and gen.config.data.channels == 3
+    images = gen.sample(4, seed=1)
+    assert images.shape == (4, 3, 64, 64) and torch.isfinite(images).all()
+    grid = tmp_path / "grid.png"
+    assert run_cli("sample", str(run), "--n", "4", "--out", str(grid)).returncode == 0
+    with Image.open(grid) as picture:
+        assert picture.mode == "RGB" and picture.width >= 2 * 64

@@ -100,3 +100,15 @@ def test_a_layer_its_initialise_forgets_is_caught(monkeypatch):
     monkeypatch.setattr(Generator, "initialise", lambda self, generator=None: None)
     with pytest.raises(RuntimeError, match="was not initialised"):
         build_model(ModelConfig(name="dcgan"), 16, 1)
+
+
+@pytest.mark.parametrize("name", ["dcgan", "vae"])
+def test_g_depth_adds_same_resolution_layers_after_each_upsampling(name):
+    plain = build_model(ModelConfig(name=name, width_mult=0.25), 32, 3, seed=0)
+    deep = build_model(ModelConfig(name=name, width_mult=0.25, g_depth=2), 32, 3, seed=0)
+    key = "G" if name == "dcgan" else "decoder"
+    convs = lambda m: [l for l in m.net if type(l) is nn.Conv2d]  # noqa: E731
+    assert convs(plain[key]) == [] and len(convs(deep[key])) == 2 * 2  # 32 px: two upsamplings below the output
+    assert all(c.in_channels == c.out_channels and c.kernel_size == (3, 3) for c in convs(deep[key]))
+    z = torch.randn(2, 100)
+    assert deep[key](z).shape == plain[key](z).shape == (2, 3, 32, 32)

@@ -11,6 +11,7 @@ from typing import Any
 
 import torch
 
+from ecogen.base import atomic
 from ecogen.base.atomic import refuse_existing
 from ecogen.compose import Spec, load_spec, save_composite, text_spec
 from ecogen.compose import compose as compose_image
@@ -53,19 +54,24 @@ def evaluate(
     checkpoint: str | int = "latest",
     reference: bool = True,
     steps: int | None = None,
+    against: str = "holdout",
+    copies: bool = True,
 ) -> EvalResult:
     """Generated images vs the run's held-out split (with reference points); the work joins the bill.
 
     ``extractor="inception"`` gives the standard FID (packaged weights); ``precision="bf16"`` runs the
     extractor in bfloat16; ``checkpoint``: latest, best or a step; ``steps``: a diffusion or flow model's
-    sampling steps."""
+    sampling steps; ``against="all"``: the small-set protocol (every image of the data set; the floor is
+    held-out against train). ``copies``: the near-copy check against the training split, written to
+    RUN/copies.json with its closest pairs in RUN/copies.png (the report page shows them)."""
     rundir = RunDir(Path(run))
     generator = load(run, device=device, checkpoint=checkpoint)
     generator.use_steps(steps)
     data = prepare_data(generator.config.data, split=rundir.read_split())
     with metered(generator.config.energy, generator.device) as tracker:
         result = evaluate_run(generator, data, metrics=metrics, n=n, extractor=extractor, seed=seed,
-                              progress=progress, tracker=tracker, precision=precision, reference=reference)
+                              progress=progress, tracker=tracker, precision=precision, reference=reference,
+                              against=against, copies=copies, pairs_to=str(rundir.copies_grid) if copies else None)
         if generator.spec.extra_eval is not None:
             with tracker.phase("eval"):
                 held = data.holdout
@@ -73,6 +79,12 @@ def evaluate(
                 extra = generator.spec.extra_eval(generator.modules, torch.from_numpy(held.images),
                                                   generator.config.model, seed, labels)
                 result = replace(result, extra=extra)
+    if result.copies is not None:
+        try:
+            atomic.write_json(rundir.copies, {"checkpoint": str(checkpoint), "n": n, "extractor": result.extractor,
+                                              "seed": seed, "protocol": against, **result.copies})
+        except OSError as err:
+            log.warning(f"notice: the near-copy check was not written to {rundir.copies} ({err.strerror or err})")
     if rundir.record.exists():
         try:
             records.add_phase(rundir.record, "eval", tracker.report())

@@ -82,14 +82,17 @@ def save(
     optimizers: dict[str, torch.optim.Optimizer],
     rng: dict[str, torch.Tensor],
     meta: dict[str, Any],
+    state: dict[str, torch.Tensor] | None = None,
 ) -> Path:
-    """Write one checkpoint atomically and return its JSON path."""
+    """Write one checkpoint atomically and return its JSON path; ``state``: a training family's own
+    tensors (``state.NAME``)."""
     tensors = {f"model.{k}": v.detach().cpu().contiguous() for k, v in modules.state_dict().items()}
     optim_meta = {}
     for name, optimizer in optimizers.items():
         flat, optim_meta[name] = _flatten_optimizer(name, optimizer)
         tensors.update(flat)
     tensors.update({f"rng.{k}": v.cpu().contiguous() for k, v in rng.items()})
+    tensors.update({f"state.{k}": v.detach().cpu().contiguous() for k, v in (state or {}).items()})
     stem = folder / f"step_{step:08d}"
     tensor_path = stem.with_suffix(".safetensors")
     atomic.write_with(tensor_path, lambda tmp: save_file(tensors, str(tmp), metadata={"format": FORMAT}))

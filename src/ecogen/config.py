@@ -54,6 +54,7 @@ class ModelConfig:
     conditional: Bool = False  # class-conditional G/D or VAE (labels from the data)
     classes: list[str] | None = None  # filled from the data's labels when a conditional run starts
     g_conditioning: Literal["input", "batchnorm"] = "input"  # class at G's input only, or in every BatchNorm too
+    g_depth: Annotated[Int, Field(ge=0, le=4)] = 0  # extra 3x3 conv + BN + ReLU layers after each upsampling of G
     d_conditioning: Literal["concat", "projection", "both"] = "concat"  # how D sees the class
     aux_classifier: Bool = False  # conditional GAN: D also classifies (AC-GAN); measured worse here (35% vs 57%)
     # VAE only: the negative ELBO is recon + beta x KL; KL's weight ramps from 0 over kl_warmup steps.
@@ -141,6 +142,10 @@ class TrainConfig:
     r1_gamma: Annotated[float, Field(ge=0.0)] = 0.0  # GAN: R1 penalty on D's gradient at real images (0: off)
     r1_every: Annotated[Int, Field(gt=0, le=1000)] = 1  # lazy R1: every n-th D update, scaled by n (StyleGAN2)
     augment: str = "none"  # GAN: DiffAugment policy for D's inputs, e.g. "translation,cutout" (see training/augment.py)
+    # GAN: ADA: apply the policy with a probability adapted to keep E[sign D(real)] at this target (0.6 in
+    # the paper), moving at most 1 per ada_kimg thousand images; None: always apply it (DiffAugment)
+    ada_target: Annotated[float, Field(gt=0.0, lt=1.0)] | None = None
+    ada_kimg: Annotated[float, Field(gt=0.0, le=100_000.0)] = 100.0
     # experiment trackers fed at the log, check and sample intervals: tensorboard, mlflow[:URI], wandb[:PROJECT]
     trackers: list[str] = dataclasses.field(default_factory=list)
     recipe: str | None = None  # the recipe this config was layered on (see ecogen.session.resolve), for the record

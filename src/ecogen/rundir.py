@@ -44,6 +44,15 @@ class RunDir:
         return self.root / "quality_vs_energy.png"
 
     @property
+    def copies(self) -> Path:
+        """The last `ecogen eval`'s near-copy check (metrics/copies.py); its closest pairs: copies_grid."""
+        return self.root / "copies.json"
+
+    @property
+    def copies_grid(self) -> Path:
+        return self.root / "copies.png"
+
+    @property
     def log(self) -> Path:
         return self.root / "log.jsonl"
 

@@ -34,7 +34,8 @@ def test_eval_reports_floor_and_noise_and_joins_the_bill(tiny_run):
 def test_real_features_are_cached(tiny_run):
     first = evaluate(tiny_run, n=50, metrics="fid", progress=False)
     files = list(cache_dir().glob("*.npz"))
-    assert not first.real_cached and len(files) == 3  # held-out set, the training-split and the noise references
+    # the held-out set, the training-split sample (the floor), the whole training split (the copy check), noise
+    assert not first.real_cached and len(files) == 4
     second = evaluate(tiny_run, n=50, metrics="fid", progress=False)
     assert second.real_cached and second.real_vs_real == first.real_vs_real
     assert sorted(cache_dir().glob("*.npz")) == sorted(files)

@@ -46,13 +46,18 @@ def evaluate(
     quiet: bool = typer.Option(False, help="No progress bars."),
     as_json: bool = typer.Option(False, "--json"),
     steps: Optional[int] = typer.Option(None, help="Diffusion and flow: sampling steps (default: the model's)."),
+    against: str = typer.Option("holdout", help="holdout: score against the held-out split; all: the small-set "
+                                                "protocol, against every image (floor: held-out vs train)."),
+    copies: bool = typer.Option(True, "--copies/--no-copies",
+                                help="Check each generated image for a near-copy of a training image "
+                                     "(RUN/copies.json, the closest pairs in RUN/copies.png)."),
 ) -> None:
     """Quality of a run's samples (or of one image set against another): FID, KID, IS, precision, recall."""
     spec = f"{extractor}:{weights}" if weights is not None else extractor
     if run is not None:
         result = api.evaluate(run, metrics=metrics, n=n or 1000, extractor=spec, seed=seed, device=device,
                               progress=not quiet, precision=extractor_precision, checkpoint=checkpoint,
-                              reference=not no_reference, steps=steps)
+                              reference=not no_reference, steps=steps, against=against, copies=copies)
     elif real and fake:
         result = api.evaluate_sets(real, fake, metrics=metrics, extractor=spec, n=n, seed=seed, device=device,
                                    progress=not quiet, precision=extractor_precision, reference=not no_reference)

@@ -52,6 +52,7 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "latent_dim": Opt("model.latent_dim", "Latent dimensions.", MODEL),
     "width_mult": Opt("model.width_mult", "Channel width multiplier (1.0 = 64 at full resolution).", MODEL),
     "d_downsample": Opt("model.d_downsample", "How D downsamples.", MODEL),
+    "g_depth": Opt("model.g_depth", "Extra 3x3 conv layers after each of G's upsamplings (depth at the same width).", MODEL),
     "d_norm": Opt("model.d_norm", "Normalisation in D (spectral: spectral norm, no BatchNorm).", MODEL),
     "conditional": Opt("model.conditional", "Class-conditional model (needs labelled data).", MODEL,
                        flag="--conditional/--unconditional"),
@@ -75,6 +76,9 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "batch_size": Opt("batch_size", "Images per step and process (torchrun: the global batch is N x this).", OPTIM),
     "d_steps": Opt("d_steps", "Discriminator steps per generator step.", OPTIM),
     "augment": Opt("augment", "GAN: DiffAugment policy for D, a comma list.", OPTIM, _names("augment", "none")),
+    "ada_target": Opt("ada_target", "GAN: adapt how often --augment applies (ADA) to keep E[sign D(real)] "
+                      "at this target, e.g. 0.6.", OPTIM),
+    "ada_kimg": Opt("ada_kimg", "GAN: thousands of images over which ADA's probability may go from 0 to 1.", OPTIM),
     "ema_decay": Opt("ema_decay", "Keep an EMA of the generator (e.g. 0.999) and sample from it.", OPTIM),
     "ema_warmup": Opt("ema_warmup", "Ramp the EMA decay as (1+t)/(10+t) up to --ema-decay.", OPTIM, flag="--ema-warmup/--no-ema-warmup"),
     "epochs": Opt("epochs", "Passes over the training split.", SCHEDULE),

@@ -4,6 +4,11 @@ Every evaluation also reports two reference points, so a number can be read:
 * ``real_vs_real``: the same metrics between two real sets (a run's training split vs its held-out
   split): the floor a perfect generator would reach at this sample size;
 * ``noise``: a trivially bad generator (uniform noise images) against the same real set.
+
+Two protocols (``against``): ``holdout`` scores against the held-out split (the floor: as many training
+images); ``all`` is the small-set protocol of few-shot papers, against every image of the data set (the
+floor: held-out against train). With ``copies`` the generated images are also checked for near-copies of
+the training split (metrics/copies.py).
 """
 
 from __future__ import annotations
@@ -20,7 +25,9 @@ from ecogen.data import ImageSet, load_source
 from ecogen.data.dataset import PreparedData
 from ecogen.energy import EnergyTracker, metered
 from ecogen.errors import EcogenError
+from ecogen.base.images import save_grid
 from ecogen.metrics.cache import cached, source_fingerprint
+from ecogen.metrics.copies import CopyCheck, check_copies
 from ecogen.metrics.extractors import FIT_METHOD, Extractor, Features, load_extractor
 from ecogen.metrics.registry import DEFAULT_METRICS, METRICS, NEEDS_PROBS
 from ecogen.base.progress import make_progress
@@ -39,6 +46,20 @@ class EvalResult:
     real_cached: bool = False
     energy: dict[str, float | bool | list[str]] = field(default_factory=dict)
     extra: dict[str, float] = field(default_factory=dict)  # model-specific numbers (a VAE's held-out ELBO)
+    protocol: str = "holdout"  # what the generated images were scored against: holdout | all (see above)
+    copies: dict[str, Any] | None = None  # the near-copy check (CopyCheck.as_dict), when asked for
+
+
+PROTOCOLS = ("holdout", "all")
+
+
+@dataclass(frozen=True)
+class CopyBank:
+    """What the near-copy check compares with: the training split's features (and its images, for the
+    pairs shown), and the held-out split's features as the reference."""
+    train: Features
+    heldout: Features
+    train_images: np.ndarray
 
 
 def parse_metrics(names: str | Sequence[str]) -> list[str]:
@@ -74,8 +95,10 @@ class Evaluator:
 
     def __init__(self, extractor: Extractor, real: Features, floor_pair: tuple[Features, Features],
                  metrics: Sequence[str], device: torch.device, seed: int = 0, real_cached: bool = False,
-                 cache_parts: dict[str, Any] | None = None) -> None:
+                 cache_parts: dict[str, Any] | None = None, protocol: str = "holdout",
+                 copy_bank: CopyBank | None = None) -> None:
         self.extractor, self.real, self.floor_pair = extractor, real, floor_pair
+        self.protocol, self.copy_bank = protocol, copy_bank
         self.cache_parts = cache_parts  # what identifies the real set, for caching reference features
         self.unavailable = {m: extractor.no_probs_reason for m in metrics
                             if m in NEEDS_PROBS and extractor.no_probs_reason}
@@ -87,8 +110,13 @@ class Evaluator:
 
     @classmethod
     def for_data(cls, data: PreparedData, extractor: str, metrics: Sequence[str], device: torch.device,
-                 seed: int = 0, progress: bool = False, precision: str = "fp32") -> Evaluator:
-        """Real = the held-out split; reference = as many training-split images, drawn with ``seed``."""
+                 seed: int = 0, progress: bool = False, precision: str = "fp32", against: str = "holdout",
+                 copies: bool = False) -> Evaluator:
+        """``against="holdout"``: real = the held-out split, reference = as many training images drawn with
+        ``seed``; ``"all"``: real = every image, reference = held-out against train. ``copies``: keep the
+        training split's features for the near-copy check."""
+        if against not in PROTOCOLS:
+            raise EcogenError(f"unknown protocol {against!r}; choose from: {', '.join(PROTOCOLS)}")
         if len(data.split.holdout) < 2:
             raise EcogenError("evaluation needs a held-out split of at least 2 images (data.holdout > 0)")
         ext = load_extractor(extractor, precision, data.config.channels or 1, data.config.source)
@@ -105,9 +133,15 @@ class Evaluator:
             return cached({**base, "role": role, "index": _index_hash(index)},
                           lambda: extract(ext, images, device, progress, f"features ({role})"))
 
-        real, hit = features_of(holdout, "holdout")
-        reference, _ = features_of(ref_index, "train-sample")
-        return cls(ext, real, (real, reference), metrics, device, seed, hit, base)
+        held, hit = features_of(holdout, "holdout")
+        train = np.sort(data.split.train)
+        whole = features_of(train, "train")[0] if against == "all" or copies else None
+        if against == "all":
+            real, floor = _joined(held, whole), (held, whole)
+        else:
+            real, floor = held, (held, features_of(ref_index, "train-sample")[0])
+        bank = CopyBank(whole, held, data.images.images[train]) if copies else None
+        return cls(ext, real, floor, metrics, device, seed, hit, base, against, bank)
 
     def features(self, images: torch.Tensor, progress: bool = False, label: str = "features") -> Features:
         return extract(self.extractor, images, self.device, progress, label)
@@ -130,10 +164,24 @@ class Evaluator:
         key = {**self.cache_parts, "role": "noise", "n": len(like), "shape": list(like.shape[1:]), "seed": self.seed}
         return cached(key, work)[0]
 
-    def full(self, images: torch.Tensor, progress: bool = False, reference: bool = True) -> EvalResult:
-        """Generated vs real, and with ``reference`` the real-vs-real floor and the noise reference."""
+    def full(self, images: torch.Tensor, progress: bool = False, reference: bool = True,
+             pairs_to: str | None = None) -> EvalResult:
+        """Generated vs real, and with ``reference`` the real-vs-real floor and the noise reference; with a
+        copy bank, the near-copy check (its closest pairs drawn to ``pairs_to`` when given)."""
+        fake = self.features(images, progress, "features (generated)")
+        copies = None
+        if self.copy_bank is not None:
+            check = check_copies(fake.features, self.copy_bank.train.features, self.copy_bank.heldout.features)
+            copies = check.as_dict()
+            if pairs_to is not None:
+                try:
+                    save_pairs(check, images, self.copy_bank.train_images, pairs_to)
+                    copies["pairs_png"] = str(pairs_to)
+                except OSError as err:  # a read-only run folder: the numbers still stand
+                    copies["pairs_png"] = None
+                    copies["pairs_error"] = str(err.strerror or err)
         return EvalResult(
-            metrics=self.score(images, progress),
+            metrics=compute(self.metrics, self.real, fake),
             real_vs_real=self.floor() if reference else {},
             noise=compute(self.metrics, self.real, self.noise_features(images, progress)) if reference else {},
             n_real=len(self.real),
@@ -142,7 +190,23 @@ class Evaluator:
             fit_method=self.extractor.describe(),
             unavailable=self.unavailable,
             real_cached=self.real_cached,
+            protocol=self.protocol,
+            copies=copies,
         )
+
+
+def _joined(a: Features, b: Features) -> Features:
+    probs = None if a.probs is None or b.probs is None else np.concatenate([a.probs, b.probs])
+    return Features(np.concatenate([a.features, b.features]), probs)
+
+
+def save_pairs(check: CopyCheck, images: torch.Tensor, train_images: np.ndarray, path: str) -> None:
+    """The closest pairs side by side: generated images on top, their nearest training images below."""
+    fakes = images[[p.fake for p in check.closest]].float().cpu()
+    nearest = torch.from_numpy(train_images[[p.train for p in check.closest]]).float()
+    save_grid(torch.cat([fakes, nearest]), path, nrow=len(check.closest),
+              text={"ecogen": f"near-copy check: ratio {check.ratio:.3f}, share {check.share:.4f}"},
+              row_labels=["generated", "nearest training image"])
 
 
 def check_fit(ext: Extractor, channels: int, source: str) -> None:
@@ -162,18 +226,22 @@ def extract(ext: Extractor, images: torch.Tensor, device: torch.device, progress
 
 def evaluate_run(generator, data: PreparedData, *, metrics: str | Sequence[str] = DEFAULT_METRICS, n: int = 1000,
                  extractor: str = "auto", seed: int = 0, progress: bool = True,
-                 tracker: EnergyTracker | None = None, precision: str = "fp32", reference: bool = True) -> EvalResult:
-    """Generated images from ``generator`` vs the run's held-out split, with reference points."""
+                 tracker: EnergyTracker | None = None, precision: str = "fp32", reference: bool = True,
+                 against: str = "holdout", copies: bool = False, pairs_to: str | None = None) -> EvalResult:
+    """Generated images from ``generator`` vs the run's data (``against``: the held-out split, or all of
+    it), with reference points, and with ``copies`` the near-copy check (pairs drawn to ``pairs_to``)."""
     names = parse_metrics(metrics)
     if n < 2:
         raise EcogenError(f"n: evaluation needs at least 2 generated images (got {n})")
     if tracker is None:  # meter it ourselves, on the device that does the work
         with metered(None, generator.device) as own:
             return evaluate_run(generator, data, metrics=names, n=n, extractor=extractor, seed=seed,
-                                progress=progress, tracker=own, precision=precision, reference=reference)
+                                progress=progress, tracker=own, precision=precision, reference=reference,
+                                against=against, copies=copies, pairs_to=pairs_to)
     with tracker.phase("eval"):
-        evaluator = Evaluator.for_data(data, extractor, names, generator.device, seed, progress, precision)
-        result = evaluator.full(generator.sample(n, seed=seed), progress, reference)
+        evaluator = Evaluator.for_data(data, extractor, names, generator.device, seed, progress, precision,
+                                       against, copies)
+        result = evaluator.full(generator.sample(n, seed=seed), progress, reference, pairs_to)
     return _with_energy(result, tracker)
 
 

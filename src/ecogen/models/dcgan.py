@@ -17,12 +17,14 @@ from ecogen.models.blocks import ClassBatchNorm, dcgan_init, redraw_spectral, re
 class Generator(nn.Module):
     """z -> ConvTranspose (start x start) -> [ConvTranspose k4 s2 + BN + ReLU] x n -> Tanh.
 
+    ``depth`` adds that many [Conv k3 + BN + ReLU] after each upsampling (same resolution, same width).
+
     Conditional (``num_classes > 0``): a learned class embedding (num_classes wide) is concatenated to z;
     with ``conditioning="batchnorm"`` every BatchNorm also takes its scale and shift from the class.
     """
 
     def __init__(self, latent_dim: int, image_size: int, channels: int, width_mult: float = 1.0,
-                 num_classes: int = 0, conditioning: str = "input") -> None:
+                 num_classes: int = 0, conditioning: str = "input", depth: int = 0) -> None:
         super().__init__()
         start, n_up = resolution_plan(image_size)
         w = widths(n_up, width_mult)
@@ -38,6 +40,8 @@ class Generator(nn.Module):
         ]
         for c_in, c_out in zip(w[:-1], w[1:]):
             layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), norm(c_out), nn.ReLU(True)]
+            for _ in range(depth):  # more layers at the same resolution: depth without more upsampling
+                layers += [nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), norm(c_out), nn.ReLU(True)]
         layers += [nn.ConvTranspose2d(w[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.latent_dim = latent_dim
@@ -167,7 +171,8 @@ def build_dcgan(config: ModelConfig, image_size: int, channels: int) -> nn.Modul
     k = num_classes(config)
     return nn.ModuleDict(
         {
-            "G": Generator(config.latent_dim, image_size, channels, config.width_mult, k, config.g_conditioning),
+            "G": Generator(config.latent_dim, image_size, channels, config.width_mult, k, config.g_conditioning,
+                           config.g_depth),
             "D": Discriminator(image_size, channels, config.width_mult, config.d_downsample, config.d_norm,
                                num_classes=k, conditioning=config.d_conditioning, aux_classifier=config.aux_classifier),
         }

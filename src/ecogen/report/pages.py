@@ -53,6 +53,22 @@ def _grids(run: RunDir) -> list[dict[str, str]]:
     return [{"data": base64.b64encode(p.read_bytes()).decode(), "caption": c} for p, c in chosen]
 
 
+def _copies(run: RunDir) -> dict | None:
+    """The last near-copy check (``ecogen eval``), with its closest pairs, for the page."""
+    try:
+        check = json.loads(run.copies.read_text())
+        share, ratio = float(check["share"]), float(check["ratio"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    held = check.get("heldout_share")
+    return {
+        "text": f"{share:.2%} of {check.get('n_fake', '?')} generated images are near-copies of a training image "
+                f"(nearest closer than {ratio:.2f} x the second-nearest, {check.get('extractor', '?')} features)"
+                + (f"; held-out real images: {held:.2%}" if held is not None else ""),
+        "pairs": base64.b64encode(run.copies_grid.read_bytes()).decode() if run.copies_grid.is_file() else None,
+    }
+
+
 def _best(evals: list[dict]) -> dict | None:
     with_fid = [e for e in evals if "fid" in e]
     return min(with_fid, key=lambda e: e["fid"]) if with_fid else None
@@ -123,7 +139,7 @@ def run_report(run_path: str | Path) -> str:
                      for e in equivalents(record.total.gco2)],
         equivalent_source=SOURCE,
         grid=f"{carbon.g_per_kwh:g} gCO2eq/kWh ({carbon.source}{', ' + carbon.country if carbon.country else ''}), PUE {carbon.pue:g}",
-        grids=_grids(run), ratings=run_ratings(run.root),
+        grids=_grids(run), copies=_copies(run), ratings=run_ratings(run.root),
         machine=[(k, ", ".join(map(str, v)) if isinstance(v, list) else v) for k, v in record.machine.items()
                  if not isinstance(v, dict)],
         version=__version__, made=time.strftime("%Y-%m-%d %H:%M"),

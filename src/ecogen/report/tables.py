@@ -169,7 +169,9 @@ def plan_against_actual(record: RunRecord) -> list[str]:
 
 def eval_table(result: EvalResult, title: str) -> Table:
     """Each metric for the generated set, next to the real-vs-real floor and a noise generator."""
-    table = Table(title=f"quality of {title} ({result.n_fake} generated vs {result.n_real} real, {result.extractor} features)")
+    against = ", all images: the small-set protocol" if result.protocol == "all" else ""
+    table = Table(title=f"quality of {title} ({result.n_fake} generated vs {result.n_real} real{against}, "
+                        f"{result.extractor} features)")
     for col in ("metric", "generated", "real vs real (floor)", "noise (bad)"):
         table.add_column(col, justify="left" if col == "metric" else "right")
     for name, value in result.metrics.items():
@@ -178,6 +180,12 @@ def eval_table(result: EvalResult, title: str) -> Table:
                       "-" if noise is None else f"{noise:.4g}")
     for name, value in result.extra.items():
         table.add_row(name, f"{value:.4g}", "-", "-")
+    if result.copies is not None:
+        c = result.copies
+        held = c["heldout_share"]
+        table.add_row("near-copies", f"{c['share']:.2%}", "-" if held is None else f"{held:.2%} (held-out)", "-")
+        table.add_row("", Text(f"nearest training image closer than {c['ratio']:.2f} x the second-nearest, "
+                               f"{c['n_train']} training images", style="dim"), "", "")
     for name, reason in result.unavailable.items():
         table.add_row(name, "unavailable", "-", "-")
         table.add_row("", Text(reason, style="dim"), "", "")

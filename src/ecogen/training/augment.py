@@ -3,6 +3,9 @@ images before the discriminator sees them, so D overfits a small data set later.
 through the augmentation, so G still learns the un-augmented distribution.
 
 Draws come from the run's own noise generator, so a resumed run stays bitwise equal.
+
+With an adaptive probability (ADA, Karras et al. 2020) each augmentation is applied to each image with a
+probability ``p`` that a controller raises while D is overconfident on the reals and lowers otherwise.
 """
 
 from __future__ import annotations
@@ -69,7 +72,46 @@ def parse_policy(policy: str) -> list[Augment]:
         raise ConfigError(f"augment: {err}") from None
 
 
-def apply_policy(x: torch.Tensor, policy: list[Augment], rng: torch.Generator) -> torch.Tensor:
+def apply_policy(x: torch.Tensor, policy: list[Augment], rng: torch.Generator,
+                 p: torch.Tensor | None = None) -> torch.Tensor:
+    """Each augmentation in turn; with ``p`` (a 0-dim tensor: no host sync), each image gets each one
+    with that probability, else all images get all of them (DiffAugment)."""
     for augment in policy:
-        x = augment(x, rng)
+        changed = augment(x, rng)
+        if p is not None:
+            chosen = torch.rand(len(x), 1, 1, 1, generator=rng, device=x.device) < p
+            changed = torch.where(chosen, changed, x)
+        x = changed
     return x
+
+
+class AdaptiveProbability:
+    """ADA's controller: the overfitting signal r = E[sign D(real)] over ``INTERVAL`` D updates; p moves
+    by sign(r - target) x (images seen) / (``kimg`` x 1,000), so it can cross [0, 1] in ``kimg`` thousand
+    images, and stays in [0, 1]. Its tensors live in ``state`` (saved in checkpoints: a resumed run goes
+    on from the same p); the counts are summed over the ranks of a distributed run."""
+
+    INTERVAL = 4  # D updates between adjustments, as in ADA
+
+    def __init__(self, target: float, kimg: float, device: torch.device) -> None:
+        self.target, self.kimg = target, kimg
+        self.state = {name: torch.zeros((), device=device) for name in ("ada_p", "ada_signs", "ada_seen")}
+
+    @property
+    def p(self) -> torch.Tensor:
+        return self.state["ada_p"]
+
+    @torch.no_grad()
+    def observe(self, real_logits: torch.Tensor, d_update: int) -> None:
+        """Count one D update's outputs on the reals; every INTERVAL-th update, adjust p."""
+        s = self.state
+        s["ada_signs"].add_(real_logits.detach().float().sign().sum())
+        s["ada_seen"].add_(real_logits.shape[0])
+        if (d_update + 1) % self.INTERVAL:
+            return
+        counts = torch.stack([s["ada_signs"], s["ada_seen"]])
+        if torch.distributed.is_available() and torch.distributed.is_initialized():
+            torch.distributed.all_reduce(counts)
+        signal = counts[0] / counts[1].clamp(min=1)
+        s["ada_p"].add_(torch.sign(signal - self.target) * counts[1] / (self.kimg * 1000.0)).clamp_(0.0, 1.0)
+        s["ada_signs"].zero_(), s["ada_seen"].zero_()

@@ -27,6 +27,7 @@ class DenoisingFamily:
         if parse_policy(config.augment):
             raise ConfigError("augment: DiffAugment augments a discriminator's inputs; diffusion and flow have none")
         self.modules = modules
+        self.state: dict[str, torch.Tensor] = {}  # no tensors beyond its modules and optimizers
         self.net = modules["sampler"]  # a DDP wrapper under torchrun: its forward is the training loss
         self.denoiser = unwrap(self.net)
         betas = (config.optim.beta1, config.optim.beta2)

@@ -24,6 +24,7 @@ class Family(Protocol):
     optimizers: dict[str, torch.optim.Optimizer]  # by name, saved and restored with checkpoints
     batches_per_step: int  # real batches one step consumes
     update_phase: str  # the energy phase that updates the sampling module (its EMA is billed there too)
+    state: dict[str, torch.Tensor]  # tensors of its own a checkpoint keeps and a resume restores in place (ADA's p)
 
     def step(self, next_real: Batch, rng: torch.Generator, meter: PhaseMeter, step: int) -> dict[str, torch.Tensor]:
         """One optimisation step, each phase inside ``meter.phase(...)``; returns its losses."""

@@ -15,7 +15,7 @@ from torch import nn
 from ecogen.config import TrainConfig
 from ecogen.energy.flops import count_flops
 from ecogen.models.dcgan import num_classes
-from ecogen.training.augment import apply_policy, parse_policy
+from ecogen.training.augment import AdaptiveProbability, apply_policy, parse_policy
 from ecogen.training.distributed import unwrap
 from ecogen.training.losses import LOSSES
 from ecogen.training.phases import PhaseMeter
@@ -43,6 +43,10 @@ class GanFamily:
         self.latent_dim = config.model.latent_dim
         self.num_classes = num_classes(config.model)
         self.augment = parse_policy(config.augment)
+        device = next(self.D.parameters()).device
+        self.ada = AdaptiveProbability(config.ada_target, config.ada_kimg, device) if config.ada_target else None
+        self.p = self.ada.p if self.ada else None  # None: DiffAugment applies every augmentation to every image
+        self.state = self.ada.state if self.ada else {}  # tensors checkpoints keep (training/families.py)
         self.r1_gamma, self.r1_every = config.r1_gamma, config.r1_every
         betas = (config.optim.beta1, config.optim.beta2)
         self.optimizers = {
@@ -72,12 +76,12 @@ class GanFamily:
                 z, y_fake = self.latents(len(real), rng, real.device)
                 with torch.no_grad():
                     fake = unwrap(self.G)(z, y_fake)
-                real_in = apply_policy(real, self.augment, rng)
+                real_in = apply_policy(real, self.augment, rng, self.p)
                 r1 = self.r1_gamma > 0 and (step * self.d_steps + i) % self.r1_every == 0
                 if r1:
                     real_in = real_in.detach().requires_grad_(True)
                 real_logits, real_cls = self.D(real_in, y_real, aux=True)
-                fake_logits = self.D(apply_policy(fake, self.augment, rng), y_fake)
+                fake_logits = self.D(apply_policy(fake, self.augment, rng, self.p), y_fake)
                 loss_d = self.loss.d(real_logits, fake_logits)
                 if r1:
                     loss_d = loss_d + self.r1_every * r1_penalty(real_logits, real_in, self.r1_gamma)
@@ -86,21 +90,26 @@ class GanFamily:
                 opt_d.zero_grad(set_to_none=True)
                 loss_d.backward()
                 opt_d.step()
+                if self.ada is not None:
+                    self.ada.observe(real_logits, step * self.d_steps + i)
         with meter.phase("g_step"):
             z, y = self.latents(self.batch_size, rng, real.device)
-            fake_logits_g, fake_cls = unwrap(self.D)(apply_policy(self.G(z, y), self.augment, rng), y, aux=True)
+            fake_logits_g, fake_cls = unwrap(self.D)(apply_policy(self.G(z, y), self.augment, rng, self.p), y, aux=True)
             loss_g = self.loss.g(fake_logits_g)
             if fake_cls is not None:  # and G is rewarded when its image is classified as the asked class
                 loss_g = loss_g + F.cross_entropy(fake_cls, y)
             opt_g.zero_grad(set_to_none=True)
             loss_g.backward()
             opt_g.step()
-        return {
+        out = {
             "loss_d": loss_d.detach(),
             "loss_g": loss_g.detach(),
             "d_real": torch.sigmoid(real_logits.detach()).mean(),
             "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
         }
+        if self.p is not None:
+            out["ada_p"] = self.p.clone()
+        return out
 
     def flop_counts(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, int]:
         """FLOPs per training step by phase (d_steps D updates, one G update) and of one generated image,

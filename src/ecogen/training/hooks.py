@@ -75,6 +75,7 @@ class RunContext:
     noise_gen: torch.Generator
     sampler: Callable[[int], nn.Module]  # the module that makes images at a step (EMA statistics fresh)
     num_classes: int
+    family_state: dict[str, torch.Tensor] = field(default_factory=dict)  # the family's own tensors (ADA's p)
 
 
 class Callback(Protocol):

@@ -85,7 +85,8 @@ class Trainer:
             config=config, run_dir=run, device=device, dist=dist, account=self.account, data=data, modules=modules,
             optimizers=self.family.optimizers, base_lrs=base_learning_rates(self.family.optimizers),
             noise_gen=torch.Generator(device).manual_seed(config.seed),
-            sampler=EmaSampler(modules, spec.sampler, config.model.latent_dim, k, config.seed, device), num_classes=k)
+            sampler=EmaSampler(modules, spec.sampler, config.model.latent_dim, k, config.seed, device), num_classes=k,
+            family_state=self.family.state)
         self.state = LoopState(total_steps(config, self.stream.batches_per_epoch, self.family.batches_per_step),
                                self.stream.batches_per_epoch, self.family.batches_per_step,
                                config.batch_size * dist.world_size)
@@ -105,6 +106,11 @@ class Trainer:
         restore_modules(run.modules, ckpt)
         for name, optimizer in run.optimizers.items():
             checkpoint.restore_optimizer(optimizer, name, ckpt)
+        for name, tensor in run.family_state.items():
+            saved = ckpt.tensors.get(f"state.{name}")
+            if saved is None or saved.shape != tensor.shape:
+                raise CheckpointError(f"{ckpt.path}: its training state {name} is missing or damaged")
+            tensor.copy_(saved)
         state = ckpt.tensors.get("rng.noise")
         if state is None or state.dtype != torch.uint8:
             raise CheckpointError(f"{ckpt.path}: its noise generator state (rng.noise) is missing or damaged")

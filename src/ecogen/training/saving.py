@@ -24,7 +24,8 @@ def save_checkpoint(state: LoopState, run: RunContext, stop_reason: str, folder:
     }
     folder = folder or run.run_dir.checkpoints
     run.sampler(state.step)  # a saved EMA copy carries statistics of its own weights
-    path = checkpoint.save(folder, state.step, run.modules, run.optimizers, {"noise": run.noise_gen.get_state()}, meta)
+    path = checkpoint.save(folder, state.step, run.modules, run.optimizers, {"noise": run.noise_gen.get_state()}, meta,
+                           run.family_state)
     checkpoint.prune(folder, 1 if folder != run.run_dir.checkpoints else run.config.keep_checkpoints)
     run.account.write(stop_reason, state.step, state.train_images)
     return path

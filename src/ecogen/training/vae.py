@@ -25,6 +25,7 @@ class VaeFamily:
         if parse_policy(config.augment):
             raise ConfigError("augment: DiffAugment augments a discriminator's inputs; the VAE has none")
         self.modules = modules
+        self.state: dict[str, torch.Tensor] = {}  # no tensors beyond its modules and optimizers
         self.model = config.model
         self.latent_dim = config.model.latent_dim
         betas = (config.optim.beta1, config.optim.beta2)

@@ -1,0 +1,142 @@
+"""Which changes make colour emoji better at equal energy: the trials behind the `colour` recipe.
+
+    python benchmarks/colour_trials.py [--trials demo,diffaug,...] [--seed 0] [--final-n 1000] [--quick]
+
+SLOW: about 5 minutes per trial on 2 cores (training about 3, the Inception score about 2; the first
+trial also extracts Inception features of all 1,589 emoji once), so the 11 trials take about an hour.
+``demo`` is today's ``make demo-color`` (the ``green`` recipe, 60 epochs); its training energy is the
+budget every other trial gets (``long``: twice that). Each trial is checked with the emoji features
+(FID and KID on ``--n`` samples) each time its training energy passes the next mark (the same marks for
+all: frontier.py's ``EnergyMarks``), and its final model is scored under the small-set protocol:
+Inception FID and KID of ``--final-n`` generated images against all 1,589 emoji, the near-copy share
+against the training split, and the real-data reference (held-out against train).
+
+Each finished trial is kept in benchmarks/results/colour_trials/NAME_seedK.json and skipped when the
+script starts again. Writes benchmarks/results/colour_trials.json and colour_trials.png (KID against
+training energy, one line per trial).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402
+
+from _common import RESULTS, machine_load, print_table, write_result  # noqa: E402
+from frontier import EnergyMarks  # noqa: E402
+from ecogen import train  # noqa: E402
+from ecogen.api import evaluate  # noqa: E402
+from ecogen.energy import record as records  # noqa: E402
+
+AUGMENT = "color,translation,cutout"
+# name -> (what it tries, options over the green recipe); "demo" first: its energy is the budget
+TRIALS = {
+    "demo": ("today's make demo-color: green, 60 epochs", {"epochs": 60}),
+    "translation": ("DiffAugment, translation only", {"augment": "translation"}),
+    "diffaug": ("DiffAugment, color + translation + cutout", {"augment": AUGMENT}),
+    "ada": ("ADA-style probability for the same policy (target 0.6)",
+            {"augment": AUGMENT, "ada_target": 0.6, "ada_kimg": 20.0}),
+    "wide": ("diffaug, full-width G and D (x1.0 for x0.5)", {"augment": AUGMENT, "model.width_mult": 1.0}),
+    "narrow": ("diffaug, quarter-width G and D", {"augment": AUGMENT, "model.width_mult": 0.25}),
+    "deep": ("diffaug, one extra 3x3 conv after each G upsampling", {"augment": AUGMENT, "model.g_depth": 1}),
+    "ema": ("diffaug, EMA of G (0.999, warmed up)", {"augment": AUGMENT, "ema_decay": 0.999, "ema_warmup": True}),
+    "r1": ("diffaug, lazy R1 (gamma 0.1, every 16 D steps)", {"augment": AUGMENT, "r1_gamma": 0.1, "r1_every": 16}),
+    "conditional": ("diffaug, the emoji groups as labels", {"augment": AUGMENT, "model.conditional": True}),
+    "long": ("diffaug, twice the energy", {"augment": AUGMENT}),
+}
+
+
+def run_trial(name: str, budget: float | None, args: argparse.Namespace, folder) -> dict:
+    what, options = TRIALS[name]
+    if name == "demo":
+        options = {"epochs": args.demo_epochs}
+    out = folder / f"{name}_seed{args.seed}"
+    config = {"data.source": "emoji", "seed": args.seed, "epochs": 10_000, "eval_every": None, "target_fid": None,
+              "eval_n": args.n, "eval_metrics": "fid,kid", "device": args.device, "keep_checkpoints": 1}
+    if budget is not None:
+        config["energy.max_wh"] = budget * (2 if name == "long" else 1)
+    config.update(options)
+    marks = EnergyMarks(args.first_wh, 2)
+    train(config, out, recipe="green", overwrite=True, progress=False, callbacks=[marks])
+    record = records.read(out / "run.json")
+    eval_wh = record.phases["eval"].wh if "eval" in record.phases else 0.0
+    scored = evaluate(out, metrics="fid,kid,pr", n=args.final_n, extractor=args.extractor,
+                      against="all", copies=True, progress=False, device=args.device)
+    return {
+        "trial": name, "what": what, "options": options, "seed": args.seed, "steps": record.step,
+        "wh_train": record.total.wh - eval_wh, "stop_reason": record.stop_reason, "estimated": record.estimated,
+        "checks": [{k: c.get(k) for k in ("step", "wh_train", "fid", "kid")} for c in marks.lines],
+        "final": scored.metrics, "reference": scored.real_vs_real, "noise": scored.noise,
+        "near_copy_share": scored.copies["share"], "heldout_copy_share": scored.copies["heldout_share"],
+        "n_fake": scored.n_fake, "n_real": scored.n_real, "extractor": scored.extractor,
+    }
+
+
+def plot(trials: list[dict], path) -> None:
+    fig, ax = plt.subplots(figsize=(8, 5))
+    for t in trials:
+        checks = [c for c in t["checks"] if c.get("kid") is not None]
+        ax.plot([c["wh_train"] for c in checks], [max(c["kid"], 1e-4) for c in checks], "o-", ms=3, label=t["trial"])
+    ax.set(xscale="log", yscale="log", xlabel="training energy (Wh, estimated)", ylabel="KID (emoji features)",
+           title="Colour emoji at 32x32: quality against training energy, by trial")
+    ax.grid(alpha=0.3, which="both")
+    ax.legend(fontsize=8, ncol=2)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--trials", default=",".join(TRIALS))
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--n", type=int, default=500, help="generated images per emoji-feature check")
+    parser.add_argument("--final-n", type=int, default=1000, help="generated images for the final Inception score")
+    parser.add_argument("--first-wh", type=float, default=0.01)
+    parser.add_argument("--extractor", default="inception")
+    parser.add_argument("--device", default="auto")
+    parser.add_argument("--demo-epochs", type=int, default=60, help="make demo-color's epochs: the budget's run")
+    parser.add_argument("--quick", action="store_true", help="smoke run: 2 trials, 2 epochs, emoji features")
+    args = parser.parse_args()
+    name, names = "colour_trials", args.trials.split(",")
+    if args.quick:
+        names, args.demo_epochs, args.n, args.final_n, args.extractor, name = (["demo", "ada"], 2, 100, 100, "emoji",
+                                                                                "colour_trials_quick")
+    folder = RESULTS / name
+    folder.mkdir(parents=True, exist_ok=True)
+    load = machine_load()
+    budget = None
+    for trial in ["demo", *[t for t in names if t != "demo"]]:  # the demo's energy is everyone's budget
+        done = folder / f"{trial}_seed{args.seed}.json"
+        if done.exists():
+            result = json.loads(done.read_text())
+            print(f"{trial}: done before ({done.name}), kept", flush=True)
+        else:
+            result = {**run_trial(trial, budget, args, folder), "load_at_start": load}
+            done.write_text(json.dumps(result, indent=2) + "\n")
+            f = result["final"]
+            print(f"{trial}: KID {f['kid']:.4f} FID {f['fid']:.1f} ({result['extractor']}, all emoji), near-copies "
+                  f"{result['near_copy_share']:.1%}, {result['wh_train']:.3f} Wh", flush=True)
+        if trial == "demo":
+            budget = result["wh_train"]
+    order = ["demo", *[t for t in names if t != "demo"]]
+    trials = [json.loads(p.read_text()) for t in order if (p := folder / f"{t}_seed{args.seed}.json").exists()]
+    demo_kid = trials[0]["final"]["kid"]
+    rows = [(t["trial"], f"{t['final']['kid']:.4f}", f"{t['final']['kid'] / demo_kid:.2f}",
+             f"{t['final']['fid']:.1f}", f"{t['final'].get('precision', float('nan')):.2f}",
+             f"{t['final'].get('recall', float('nan')):.2f}", f"{t['near_copy_share']:.1%}", f"{t['wh_train']:.3f}",
+             str(t["steps"])) for t in trials]
+    print_table(f"colour trials, seed {args.seed}: {trials[0]['extractor']} features, {trials[0]['n_fake']} generated "
+                f"vs all {trials[0]['n_real']} emoji (reference held-out vs train: KID "
+                f"{trials[0]['reference'].get('kid', float('nan')):.4f})",
+                ("trial", "KID", "KID / demo", "FID", "precision", "recall", "near-copies", "Wh", "steps"), rows)
+    plot(trials, RESULTS / f"{name}.png")
+    path = write_result(name, {"budget_wh": budget, "seed": args.seed, "load_at_start": load, "trials": trials})
+    print(f"wrote {path} and {RESULTS / (name + '.png')}")
+
+
+if __name__ == "__main__":
+    main()
