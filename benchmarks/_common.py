@@ -1,13 +1,15 @@
-"""Helpers shared by the benchmark scripts: a results folder and a JSON writer."""
+"""Helpers shared by the benchmark scripts: a results folder, a JSON writer, and pieces kept across starts."""
 
 from __future__ import annotations
 
 import json
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 
+from ecogen.base import atomic
 from ecogen.energy.machine import describe_machine
 
 RESULTS = Path(__file__).resolve().parent / "results"
@@ -19,6 +21,23 @@ def write_result(name: str, payload: dict) -> Path:
     payload = {"benchmark": name, "when": time.strftime("%Y-%m-%dT%H:%M:%S"), "machine": describe_machine(), **payload}
     path.write_text(json.dumps(payload, indent=2) + "\n")
     return path
+
+
+def piece(path: Path, label: str, make: Callable[[], dict], line: Callable[[dict], str]) -> dict:
+    """One finished piece of a long benchmark (a run, a seed): read back when an earlier start wrote it,
+    else made, written atomically and summed up in one printed line; so a benchmark can run in pieces."""
+    if path.exists():
+        print(f"{label}: done before ({path.name}), kept", flush=True)
+        return json.loads(path.read_text())
+    result = make()
+    atomic.write_json(path, result)
+    print(f"{label}: {line(result)}", flush=True)
+    return result
+
+
+def pieces(folder: Path) -> list[dict]:
+    """Every finished piece in ``folder`` (NAME_seedK.json), in name order."""
+    return [json.loads(p.read_text()) for p in sorted(folder.glob("*_seed*.json"))]
 
 
 def machine_load() -> dict:

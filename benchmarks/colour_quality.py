@@ -21,13 +21,12 @@ KID over the old settings' KID) and colour_quality.png (64 samples of each side,
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 
 import numpy as np
 from PIL import Image
 
-from _common import RESULTS, machine_load, print_table, write_result
+from _common import RESULTS, machine_load, piece, pieces, print_table, write_result
 from ecogen import train
 from ecogen.api import evaluate, load
 from ecogen.base.images import save_grid
@@ -87,15 +86,11 @@ def main() -> None:
     seeds = [args.only_seed] if args.only_seed is not None else list(range(args.seeds))
     for seed in seeds:
         for side in SIDES:  # side by side: old then new, seed by seed
-            done = FOLDER / f"{side}_seed{seed}.json"
-            if done.exists():
-                print(f"{side} seed {seed}: done before ({done.name}), kept", flush=True)
-                continue
-            result = {**run_side(side, seed, args), "load_at_start": load_state}
-            done.write_text(json.dumps(result, indent=2) + "\n")
-            print(f"{side} seed {seed}: KID {result['kid']:.4f}, FID {result['fid']:.1f}, near-copies "
-                  f"{result['near_copy_share']:.1%}, {result['wh_train']:.3f} Wh", flush=True)
-    runs = {(r["side"], r["seed"]): r for r in (json.loads(p.read_text()) for p in sorted(FOLDER.glob("*_seed*.json")))}
+            piece(FOLDER / f"{side}_seed{seed}.json", f"{side} seed {seed}",
+                  lambda: {**run_side(side, seed, args), "load_at_start": load_state},
+                  lambda r: f"KID {r['kid']:.4f}, FID {r['fid']:.1f}, near-copies {r['near_copy_share']:.1%}, "
+                            f"{r['wh_train']:.3f} Wh")
+    runs = {(r["side"], r["seed"]): r for r in pieces(FOLDER)}
     per_seed = {}
     for seed in sorted({s for _, s in runs}):
         if ("old", seed) in runs and ("new", seed) in runs:

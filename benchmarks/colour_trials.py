@@ -3,7 +3,8 @@
     python benchmarks/colour_trials.py [--trials demo,diffaug,...] [--seed 0] [--final-n 1000] [--quick]
 
 SLOW: about 5 minutes per trial on 2 cores (training about 3, the Inception score about 2; the first
-trial also extracts Inception features of all 1,589 emoji once), so the 11 trials take about an hour.
+trial also extracts Inception features of all 1,589 emoji once), so the 12 trials take about an hour
+(on 2026-12-01 they took about 75 minutes here).
 ``demo`` is today's ``make demo-color`` (the ``green`` recipe, 60 epochs); its training energy is the
 budget every other trial gets (``long``: twice that). Each trial is checked with the emoji features
 (FID and KID on ``--n`` samples) each time its training energy passes the next mark (the same marks for
@@ -26,7 +27,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from _common import RESULTS, machine_load, print_table, write_result  # noqa: E402
+from _common import RESULTS, machine_load, piece, print_table, write_result  # noqa: E402
 from frontier import EnergyMarks  # noqa: E402
 from ecogen import train  # noqa: E402
 from ecogen.api import evaluate  # noqa: E402
@@ -40,13 +41,15 @@ TRIALS = {
     "diffaug": ("DiffAugment, color + translation + cutout", {"augment": AUGMENT}),
     "ada": ("ADA-style probability for the same policy (target 0.6)",
             {"augment": AUGMENT, "ada_target": 0.6, "ada_kimg": 20.0}),
-    "wide": ("diffaug, full-width G and D (x1.0 for x0.5)", {"augment": AUGMENT, "model.width_mult": 1.0}),
-    "narrow": ("diffaug, quarter-width G and D", {"augment": AUGMENT, "model.width_mult": 0.25}),
-    "deep": ("diffaug, one extra 3x3 conv after each G upsampling", {"augment": AUGMENT, "model.g_depth": 1}),
-    "ema": ("diffaug, EMA of G (0.999, warmed up)", {"augment": AUGMENT, "ema_decay": 0.999, "ema_warmup": True}),
-    "r1": ("diffaug, lazy R1 (gamma 0.1, every 16 D steps)", {"augment": AUGMENT, "r1_gamma": 0.1, "r1_every": 16}),
-    "conditional": ("diffaug, the emoji groups as labels", {"augment": AUGMENT, "model.conditional": True}),
-    "long": ("diffaug, twice the energy", {"augment": AUGMENT}),
+    # the rest change the plain demo settings (full DiffAugment cost quality at this budget: measured first)
+    "wide": ("full-width G and D (x1.0 for x0.5)", {"model.width_mult": 1.0}),
+    "narrow": ("quarter-width G and D", {"model.width_mult": 0.25}),
+    "deep": ("one extra 3x3 conv after each G upsampling", {"model.g_depth": 1}),
+    "ema": ("EMA of G (0.999, warmed up)", {"ema_decay": 0.999, "ema_warmup": True}),
+    "r1": ("lazy R1 (gamma 0.1, every 16 D steps)", {"r1_gamma": 0.1, "r1_every": 16}),
+    "conditional": ("the emoji groups as labels", {"model.conditional": True}),
+    "long": ("twice the energy", {}),
+    "long-ada": ("twice the energy, with the ADA probability", {"augment": AUGMENT, "ada_target": 0.6, "ada_kimg": 20.0}),
 }
 
 
@@ -58,7 +61,7 @@ def run_trial(name: str, budget: float | None, args: argparse.Namespace, folder)
     config = {"data.source": "emoji", "seed": args.seed, "epochs": 10_000, "eval_every": None, "target_fid": None,
               "eval_n": args.n, "eval_metrics": "fid,kid", "device": args.device, "keep_checkpoints": 1}
     if budget is not None:
-        config["energy.max_wh"] = budget * (2 if name == "long" else 1)
+        config["energy.max_wh"] = budget * (2 if name.startswith("long") else 1)
     config.update(options)
     marks = EnergyMarks(args.first_wh, 2)
     train(config, out, recipe="green", overwrite=True, progress=False, callbacks=[marks])
@@ -78,9 +81,10 @@ def run_trial(name: str, budget: float | None, args: argparse.Namespace, folder)
 
 def plot(trials: list[dict], path) -> None:
     fig, ax = plt.subplots(figsize=(8, 5))
-    for t in trials:
+    for i, t in enumerate(trials):  # 20 distinct colours, and a second marker past the first ten
         checks = [c for c in t["checks"] if c.get("kid") is not None]
-        ax.plot([c["wh_train"] for c in checks], [max(c["kid"], 1e-4) for c in checks], "o-", ms=3, label=t["trial"])
+        ax.plot([c["wh_train"] for c in checks], [max(c["kid"], 1e-4) for c in checks], "os"[i // 10] + "-", ms=3,
+                color=plt.cm.tab20(i % 20), label=t["trial"])
     ax.set(xscale="log", yscale="log", xlabel="training energy (Wh, estimated)", ylabel="KID (emoji features)",
            title="Colour emoji at 32x32: quality against training energy, by trial")
     ax.grid(alpha=0.3, which="both")
@@ -110,16 +114,10 @@ def main() -> None:
     load = machine_load()
     budget = None
     for trial in ["demo", *[t for t in names if t != "demo"]]:  # the demo's energy is everyone's budget
-        done = folder / f"{trial}_seed{args.seed}.json"
-        if done.exists():
-            result = json.loads(done.read_text())
-            print(f"{trial}: done before ({done.name}), kept", flush=True)
-        else:
-            result = {**run_trial(trial, budget, args, folder), "load_at_start": load}
-            done.write_text(json.dumps(result, indent=2) + "\n")
-            f = result["final"]
-            print(f"{trial}: KID {f['kid']:.4f} FID {f['fid']:.1f} ({result['extractor']}, all emoji), near-copies "
-                  f"{result['near_copy_share']:.1%}, {result['wh_train']:.3f} Wh", flush=True)
+        result = piece(folder / f"{trial}_seed{args.seed}.json", trial,
+                       lambda: {**run_trial(trial, budget, args, folder), "load_at_start": load},
+                       lambda r: f"KID {r['final']['kid']:.4f} FID {r['final']['fid']:.1f} ({r['extractor']}, all emoji), "
+                                 f"near-copies {r['near_copy_share']:.1%}, {r['wh_train']:.3f} Wh")
         if trial == "demo":
             budget = result["wh_train"]
     order = ["demo", *[t for t in names if t != "demo"]]

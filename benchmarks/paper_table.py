@@ -35,7 +35,7 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from _common import RESULTS, machine_load, print_table, write_result  # noqa: E402
+from _common import RESULTS, machine_load, piece, pieces, print_table, write_result  # noqa: E402
 from ecogen import train  # noqa: E402
 from ecogen.api import evaluate  # noqa: E402
 from ecogen.base import jsonl  # noqa: E402
@@ -145,15 +145,11 @@ def main() -> None:
     seeds = [args.only_seed] if args.only_seed is not None else list(range(args.seeds))
     for side in args.recipes.split(","):
         for seed in seeds:
-            done = RUNS / f"{side}_seed{seed}.json"
-            if done.exists():
-                print(f"{side} seed {seed}: done before ({done.name}), kept", flush=True)
-                continue
-            run = {**train_one(side, seed, args), "load_at_start": load}
-            done.write_text(json.dumps(run, indent=2) + "\n")
-            print(f"{side} seed {seed}: Inception FID {run['best_fid']:.2f} ({run['n_fake']} vs {run['n_real']}), "
-                  f"{run['wh']:.3f} Wh, {run['cpu_s']:.0f} CPU-s, {run['flops']:.3g} FLOPs", flush=True)
-    runs = [json.loads(p.read_text()) for p in sorted(RUNS.glob("*_seed*.json"))]
+            piece(RUNS / f"{side}_seed{seed}.json", f"{side} seed {seed}",
+                  lambda: {**train_one(side, seed, args), "load_at_start": load},
+                  lambda r: f"Inception FID {r['best_fid']:.2f} ({r['n_fake']} vs {r['n_real']}), {r['wh']:.3f} Wh, "
+                            f"{r['cpu_s']:.0f} CPU-s, {r['flops']:.3g} FLOPs")
+    runs = pieces(RUNS)
     table = summary(runs)
     rows = [(k, f"{v:.1f}", "-", "-", "-", "Lucic et al. 2018 / Dai & Wipf 2019") for k, v in PUBLISHED.items()]
     rows += [(f"ecogen {r['side']} ({r['recipe']}) seed {r['seed']}", f"{r['best_fid']:.2f}", f"{r['wh']:.3f}",

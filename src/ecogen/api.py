@@ -55,7 +55,7 @@ def evaluate(
     reference: bool = True,
     steps: int | None = None,
     against: str = "holdout",
-    copies: bool = True,
+    copies: bool | None = None,
 ) -> EvalResult:
     """Generated images vs the run's held-out split (with reference points); the work joins the bill.
 
@@ -63,11 +63,18 @@ def evaluate(
     extractor in bfloat16; ``checkpoint``: latest, best or a step; ``steps``: a diffusion or flow model's
     sampling steps; ``against="all"``: the small-set protocol (every image of the data set; the floor is
     held-out against train). ``copies``: the near-copy check against the training split, written to
-    RUN/copies.json with its closest pairs in RUN/copies.png (the report page shows them)."""
+    RUN/copies.json with its closest pairs in RUN/copies.png (the report page shows them); None: on,
+    except with Inception features of more than COPY_CHECK_INCEPTION_MAX training images (minutes on a
+    CPU), where a notice says how to ask for it."""
     rundir = RunDir(Path(run))
     generator = load(run, device=device, checkpoint=checkpoint)
     generator.use_steps(steps)
     data = prepare_data(generator.config.data, split=rundir.read_split())
+    if copies is None:
+        copies = extractor.partition(":")[0] != "inception" or len(data.split.train) <= COPY_CHECK_INCEPTION_MAX
+        if not copies:
+            log.warning(f"notice: near-copy check skipped: Inception features of {len(data.split.train):,} training "
+                        f"images take minutes on a CPU (--copies runs it, once: they are cached)")
     with metered(generator.config.energy, generator.device) as tracker:
         result = evaluate_run(generator, data, metrics=metrics, n=n, extractor=extractor, seed=seed,
                               progress=progress, tracker=tracker, precision=precision, reference=reference,
@@ -91,6 +98,9 @@ def evaluate(
         except OSError as err:  # a read-only or full disk: the metrics are still worth showing
             log.warning(f"notice: the evaluation's energy was not added to {rundir.record} ({err.strerror or err})")
     return result
+
+
+COPY_CHECK_INCEPTION_MAX = 2000  # training images a default near-copy check puts through Inception
 
 
 def load(path: str | Path, device: str = "auto", checkpoint: str | int = "latest") -> TrainedGenerator:

@@ -55,3 +55,10 @@ def test_ada_without_a_policy_is_one_line(tmp_path):
     result = run_cli("train", "--data", "digits", "--steps", "2", "--ada-target", "0.6", "--out", str(tmp_path / "r"))
     assert result.returncode == 2 and "give a policy too" in result.stderr
     assert len(result.stderr.strip().splitlines()) == 1 and not (tmp_path / "r").exists()
+
+
+def test_p_zero_skips_the_work_and_draws_nothing():
+    x, rng = torch.rand(4, 1, 8, 8), torch.Generator().manual_seed(0)
+    before = rng.get_state()
+    assert apply_policy(x, parse_policy("translation,cutout"), rng, 0.0) is x
+    assert torch.equal(rng.get_state(), before)

@@ -48,9 +48,10 @@ def evaluate(
     steps: Optional[int] = typer.Option(None, help="Diffusion and flow: sampling steps (default: the model's)."),
     against: str = typer.Option("holdout", help="holdout: score against the held-out split; all: the small-set "
                                                 "protocol, against every image (floor: held-out vs train)."),
-    copies: bool = typer.Option(True, "--copies/--no-copies",
-                                help="Check each generated image for a near-copy of a training image "
-                                     "(RUN/copies.json, the closest pairs in RUN/copies.png)."),
+    copies: Optional[bool] = typer.Option(None, "--copies/--no-copies",
+                                          help="Check each generated image for a near-copy of a training image "
+                                               "(RUN/copies.json, the closest pairs in RUN/copies.png); default: "
+                                               "on, but off with Inception and more than 2,000 training images."),
 ) -> None:
     """Quality of a run's samples (or of one image set against another): FID, KID, IS, precision, recall."""
     spec = f"{extractor}:{weights}" if weights is not None else extractor

@@ -45,7 +45,6 @@ class GanFamily:
         self.augment = parse_policy(config.augment)
         device = next(self.D.parameters()).device
         self.ada = AdaptiveProbability(config.ada_target, config.ada_kimg, device) if config.ada_target else None
-        self.p = self.ada.p if self.ada else None  # None: DiffAugment applies every augmentation to every image
         self.state = self.ada.state if self.ada else {}  # tensors checkpoints keep (training/families.py)
         self.r1_gamma, self.r1_every = config.r1_gamma, config.r1_every
         betas = (config.optim.beta1, config.optim.beta2)
@@ -69,6 +68,8 @@ class GanFamily:
     ) -> dict[str, torch.Tensor]:
         """Returns detached losses and mean discriminator outputs (no host sync here)."""
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
+        # ADA's probability for this step (None: DiffAugment, always; 0.0: skip the augmentations' work)
+        p = None if self.ada is None else (self.ada.p if float(self.ada.p) > 0 else 0.0)
         for i in range(self.d_steps):
             with meter.phase("data"):
                 real, y_real = next_real()
@@ -76,12 +77,12 @@ class GanFamily:
                 z, y_fake = self.latents(len(real), rng, real.device)
                 with torch.no_grad():
                     fake = unwrap(self.G)(z, y_fake)
-                real_in = apply_policy(real, self.augment, rng, self.p)
+                real_in = apply_policy(real, self.augment, rng, p)
                 r1 = self.r1_gamma > 0 and (step * self.d_steps + i) % self.r1_every == 0
                 if r1:
                     real_in = real_in.detach().requires_grad_(True)
                 real_logits, real_cls = self.D(real_in, y_real, aux=True)
-                fake_logits = self.D(apply_policy(fake, self.augment, rng, self.p), y_fake)
+                fake_logits = self.D(apply_policy(fake, self.augment, rng, p), y_fake)
                 loss_d = self.loss.d(real_logits, fake_logits)
                 if r1:
                     loss_d = loss_d + self.r1_every * r1_penalty(real_logits, real_in, self.r1_gamma)
@@ -94,7 +95,7 @@ class GanFamily:
                     self.ada.observe(real_logits, step * self.d_steps + i)
         with meter.phase("g_step"):
             z, y = self.latents(self.batch_size, rng, real.device)
-            fake_logits_g, fake_cls = unwrap(self.D)(apply_policy(self.G(z, y), self.augment, rng, self.p), y, aux=True)
+            fake_logits_g, fake_cls = unwrap(self.D)(apply_policy(self.G(z, y), self.augment, rng, p), y, aux=True)
             loss_g = self.loss.g(fake_logits_g)
             if fake_cls is not None:  # and G is rewarded when its image is classified as the asked class
                 loss_g = loss_g + F.cross_entropy(fake_cls, y)
@@ -107,8 +108,8 @@ class GanFamily:
             "d_real": torch.sigmoid(real_logits.detach()).mean(),
             "d_fake": torch.sigmoid(fake_logits.detach()).mean(),
         }
-        if self.p is not None:
-            out["ada_p"] = self.p.clone()
+        if self.ada is not None:
+            out["ada_p"] = self.ada.p.clone()
         return out
 
     def flop_counts(self, real: torch.Tensor, labels: torch.Tensor | None = None) -> dict[str, int]:
