@@ -80,6 +80,7 @@ def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: P
     recipe, options = FAMILIES[family]
     out = runs_dir / f"{family}_seed{seed}"
     config = {"data.source": "mnist", "seed": seed, "epochs": 1000, "energy.max_wh": None,
+              "sample_every": 100_000,  # no grids mid-run: one of 64 diffusion images at 32 steps costs a check
               "eval_every": None, "target_fid": None, "eval_n": args.n, "eval_metrics": "fid",
               "device": args.device, **options}
     marks = EnergyMarks(args.first_wh, args.marks_per_doubling)
