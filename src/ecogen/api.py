@@ -41,6 +41,9 @@ from ecogen.transforms.jobs import JOBS
 log = logging.getLogger(__name__)  # notices for the caller: the CLI shows them on stderr
 
 
+COPY_CHECK_INCEPTION_MAX = 2000  # training images a default near-copy check puts through Inception
+
+
 def evaluate(
     run: str | Path,
     *,
@@ -98,9 +101,6 @@ def evaluate(
         except OSError as err:  # a read-only or full disk: the metrics are still worth showing
             log.warning(f"notice: the evaluation's energy was not added to {rundir.record} ({err.strerror or err})")
     return result
-
-
-COPY_CHECK_INCEPTION_MAX = 2000  # training images a default near-copy check puts through Inception
 
 
 def load(path: str | Path, device: str = "auto", checkpoint: str | int = "latest") -> TrainedGenerator:

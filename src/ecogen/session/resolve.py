@@ -87,12 +87,12 @@ def check_choices(config: TrainConfig) -> None:
         "recipe": lambda: config.recipe is None or RECIPES.get(config.recipe),
         "trackers": lambda: check_trackers(config.trackers),
     }
-    if config.ada_target is not None and not parse_policy(config.augment):
-        raise ConfigError("ada_target adapts how often --augment applies: give a policy too "
-                          "(e.g. --augment color,translation,cutout)")
     for field, check in checks.items():
         try:
             check()
         except EcogenError as err:
             message = str(err).removeprefix(f"{field}: ").removeprefix("augment: ")
             raise ConfigError(message if message.startswith("--log") else f"{field}: {message}") from None
+    if config.ada_target is not None and not parse_policy(config.augment):
+        raise ConfigError("ada_target adapts how often --augment applies: give a policy too "
+                          "(e.g. --augment color,translation,cutout)")

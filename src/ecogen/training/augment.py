@@ -76,7 +76,8 @@ def apply_policy(x: torch.Tensor, policy: list[Augment], rng: torch.Generator,
                  p: torch.Tensor | float | None = None) -> torch.Tensor:
     """Each augmentation in turn; with ``p`` (a 0-dim tensor: no host sync), each image gets each one
     with that probability, else all images get all of them (DiffAugment). ``p=0.0`` (a float) skips the
-    work: ADA's probability sits at 0 until D overfits, and the unused augmentations cost 7% of a step."""
+    work: ADA's probability sits at 0 until D overfits (an emoji run that computed them at p = 0 made 1,972
+    steps in the energy the same run without augmentation spent on 2,640)."""
     if isinstance(p, float) and p == 0.0:
         return x
     for augment in policy:

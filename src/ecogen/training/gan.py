@@ -66,7 +66,8 @@ class GanFamily:
         meter: PhaseMeter,
         step: int = 0,
     ) -> dict[str, torch.Tensor]:
-        """Returns detached losses and mean discriminator outputs (no host sync here)."""
+        """Returns detached losses and mean discriminator outputs (no host sync here, but one read of ADA's
+        p per step when it is on)."""
         opt_g, opt_d = self.optimizers["G"], self.optimizers["D"]
         # ADA's probability for this step (None: DiffAugment, always; 0.0: skip the augmentations' work)
         p = None if self.ada is None else (self.ada.p if float(self.ada.p) > 0 else 0.0)
