@@ -66,7 +66,8 @@ def _words(line: str) -> list[str]:
 
 def shrink(args: list[str]) -> list[str]:
     """The same command at test size: two epochs become one step, image counts (given or default) at most 8,
-    quality checks every 5 steps on 32 images, an extractor trains for one epoch."""
+    quality checks every 5 steps on 32 images (also in the checks a plan probes), an extractor trains for one
+    epoch."""
     out, i = [], 0
     while i < len(args):
         flag, value = args[i], args[i + 1] if i + 1 < len(args) else None
@@ -84,8 +85,8 @@ def shrink(args: list[str]) -> list[str]:
     training = args[:1] == ["train"] and "--print-config" not in args
     if training and not {"--epochs", "--steps", "--resume"} & set(args):
         out += ["--steps", "2"]  # recipes give their own epochs: cut them too
-    if training and not {"--eval-every", "--eval-n", "--resume"} & set(args):
-        out += ["--eval-n", "32"]  # and their own check sizes (quality: 1,000 images)
+    if (training or args[:1] == ["plan"]) and not {"--eval-every", "--eval-n", "--resume"} & set(args):
+        out += ["--eval-n", "32"]  # and their own check sizes (quality: 1,000 images; a plan probes three checks)
     if args[:1] == ["eval"] and "--n" not in args and "--real" not in args:
         out += ["--n", "8"]  # a run's evaluation draws 1,000 images by default
     if args[:2] == ["extractor", "train"] and "--epochs" not in args:
@@ -146,5 +147,6 @@ def test_the_rules_find_the_blocks_and_shrink_sizes():
     assert shrink(["train", "--epochs", "5", "--n", "500"]) == ["train", "--steps", "2", "--n", "8", "--eval-n", "32"]
     assert shrink(["train", "--recipe", "green"]) == ["train", "--recipe", "green", "--steps", "2", "--eval-n", "32"]
     assert shrink(["train", "--print-config"]) == ["train", "--print-config"]
+    assert shrink(["plan", "--model", "flow", "--epochs", "2"]) == ["plan", "--model", "flow", "--steps", "1", "--eval-n", "32"]
     assert os.path.isdir(REPO / "docs" / "examples")
     assert re.search(r"docs/examples/scene\.yaml", (REPO / "README.md").read_text())
