@@ -3,8 +3,8 @@
     python benchmarks/colour_trials.py [--trials demo,diffaug,...] [--seed 0] [--final-n 1000] [--quick]
 
 SLOW: about 5 minutes per trial on 2 cores (training about 3, the Inception score about 2; the first
-trial also extracts Inception features of all 1,589 emoji once), so the 12 trials take about an hour
-(on 2026-12-01 they took about 75 minutes here).
+trial also extracts Inception features of all 1,589 emoji once), so the first 12 trials take about an
+hour (on 2026-12-01 they took about 75 minutes here); the 4 of the second round come after them.
 ``demo`` is today's ``make demo-color`` (the ``green`` recipe, 60 epochs); its training energy is the
 budget every other trial gets (``long``: twice that). Each trial is checked with the emoji features
 (FID and KID on ``--n`` samples) each time its training energy passes the next mark (the same marks for
@@ -50,6 +50,12 @@ TRIALS = {
     "conditional": ("the emoji groups as labels", {"model.conditional": True}),
     "long": ("twice the energy", {}),
     "long-ada": ("twice the energy, with the ADA probability", {"augment": AUGMENT, "ada_target": 0.6, "ada_kimg": 20.0}),
+    # the second round: the two changes that helped together, and the optimiser (the regime is under-training)
+    "long-ema": ("twice the energy, with the EMA", {"ema_decay": 0.999, "ema_warmup": True}),
+    "lr-low": ("Adam at 2e-4 (a quarter of green's rate)", {"optim.lr_g": 2e-4, "optim.lr_d": 2e-4}),
+    "batch64": ("batch 64 (green's is 32)", {"batch_size": 64}),
+    "lr-decay": ("the demo's 60 epochs, the rates decayed by a cosine over the second half",
+                 {"epochs": 60, "optim.decay": "cosine", "optim.decay_start": 0.5}),
 }
 
 

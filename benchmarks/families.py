@@ -1,25 +1,33 @@
 """What each generator family costs for the same quality: GAN, VAE, diffusion and flow on MNIST, side by side.
 
     python benchmarks/families.py [--families gan,vae,diffusion,flow] [--seeds 2] [--max-wh 1.0]
-                                  [--n 2000] [--sweep 1,2,4,8,16,32,64] [--quick]
+                                  [--iterative-wh 3.0] [--n 2000] [--sweep 1,2,4,8,16,32,64]
+                                  [--data mnist] [--only-seed K] [--quick]
 
 SLOW: every run trains until its training-energy budget (``--max-wh``, 1 Wh estimated each by default,
-checks excluded), about 11 minutes of training on 2 cores; GAN and VAE checks are cheap, but diffusion
-and flow sample 2,000 images at 8 steps per check (about 50 s each, 9 checks) and then at 1-64 steps for
-the sweep (about 28 minutes), so one seed of the four families takes about 2 hours and the default 2 seeds
-about 4 (``--only-seed`` runs one; ``--quick``: minutes, for a smoke run).
+checks excluded; ``--iterative-wh`` gives diffusion and flow another), about 11 minutes of training per
+Wh on 2 cores; GAN and VAE checks are cheap, but diffusion and flow sample 2,000 images at 8 steps per
+check (about a minute each, 9 checks) and then at 1-64 steps for the sweep (15-20 minutes), so one seed
+of the four families took 1 h 33 min on 2 AVX2 cores (2026-12-01) and the default 2 seeds take about 3 h
+(``--only-seed`` runs one; ``--quick``: minutes, for a smoke run).
+
 All runs are one after another, on the same machine; each finished run is kept in
-benchmarks/results/families/FAMILY_seedK.json and skipped when the script starts again, so it can be run
-in pieces (``--only-seed``, ``--families``); the table, JSON and plots are rebuilt from every finished run. Quality is FID on ``--n``
-(2,000) generated images against the held-out digits with the bundled mnist extractor, checked each
-time a run's *training* energy passes the next mark (the same marks for every family: frontier.py's
-``EnergyMarks``); diffusion and flow check at their few ``--check-steps``. After training, the best
-checkpoint of diffusion and flow is scored again at every sampling-step count of ``--sweep``, with the
-energy per image of sampling measured (metered ``ecogen sample``, not estimated from FLOPs) at each.
+benchmarks/results/families/FAMILY_seedK.json and skipped when the script starts again, so it can be
+run in pieces (``--only-seed``, ``--families``); the table, JSON and plots are rebuilt from every
+finished run. Quality is FID on ``--n`` (2,000) generated images against the held-out digits with the
+bundled mnist extractor, checked each time a run's *training* energy passes the next mark (the same
+marks for every family: frontier.py's ``EnergyMarks``); diffusion and flow check at their few
+``--check-steps``. After training, the final weights of diffusion and flow are scored again at every
+sampling-step count of ``--sweep``, with the energy per image of sampling measured (metered
+``ecogen sample``, not estimated from FLOPs) at each.
+
+``--data fashion-mnist`` runs the same on Fashion-MNIST's 60,000 training images, scored against its
+10,000 official test images with the bundled ``fashion`` extractor (benchmarks/results/families_fashion*).
 
 Writes benchmarks/results/families.json (a ``families`` mapping: per family, per seed and overall,
-``best_fid``, ``wh_to_best``, ``wh_per_1000_images``, ``flops_per_image``; the sweeps; every check) and
-two plots: FID against training Wh, and FID against Wh per 1,000 sampled images.
+``best_fid``, ``wh_to_best``, ``wh_per_1000_images``, ``flops_per_image``; the sweeps; every check; the
+goals: where diffusion and flow first reach FID 5, the GAN beside them, the flow steps that match the
+GAN) and two plots: FID against training Wh, and FID against Wh per 1,000 sampled images.
 """
 
 from __future__ import annotations
@@ -50,6 +58,9 @@ FAMILIES = {
 }
 COLOURS = {"gan": "tab:blue", "vae": "tab:orange", "diffusion": "tab:red", "flow": "tab:green"}
 ITERATIVE = ("diffusion", "flow")
+GOAL_FID, GOAL_WH = 5.0, 3.0  # diffusion or flow at most this FID within this much training energy
+# --data -> (source, fast extractor, result name)
+DATA = {"mnist": ("mnist", "mnist", "families"), "fashion-mnist": ("fashion-mnist", "fashion", "families_fashion")}
 
 
 class TrainingBudget(Hooks):
@@ -79,16 +90,18 @@ def sampling_cost(out: Path, steps: int | None, n: int, tmp: Path) -> dict:
 def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: Path) -> dict:
     recipe, options = FAMILIES[family]
     out = runs_dir / f"{family}_seed{seed}"
-    config = {"data.source": "mnist", "seed": seed, "epochs": 1000, "energy.max_wh": None,
+    source, extractor, _ = DATA[args.data]
+    config = {"data.source": source, "eval_extractor": extractor, "seed": seed, "epochs": 1000, "energy.max_wh": None,
               "sample_every": 100_000,  # no grids mid-run: one of 64 diffusion images at 32 steps costs a check
               "eval_every": None, "target_fid": None, "eval_n": args.n, "eval_metrics": "fid",
               "device": args.device, **options}
     marks = EnergyMarks(args.first_wh, args.marks_per_doubling)
-    train(config, out, recipe=recipe, overwrite=True, progress=False, callbacks=[marks, TrainingBudget(args.max_wh)])
+    budget = args.iterative_wh if family in ITERATIVE and args.iterative_wh else args.max_wh
+    train(config, out, recipe=recipe, overwrite=True, progress=False, callbacks=[marks, TrainingBudget(budget)])
     record = records.read(out / "run.json")
     best = min(marks.lines, key=lambda c: c["fid"])
     entry = {
-        "family": family, "seed": seed, "steps": record.step,
+        "family": family, "seed": seed, "steps": record.step, "max_wh": budget,
         "checks": [{k: c[k] for k in ("step", "wh", "wh_train", "fid")} for c in marks.lines],
         "best_fid": best["fid"], "wh_to_best": best["wh_train"], "best_step": best["step"],
         "wh_train": record.total.wh - (record.phases["eval"].wh if "eval" in record.phases else 0.0),
@@ -99,7 +112,7 @@ def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: P
     if family in ITERATIVE:
         sweep = []
         for steps in args.sweep:
-            fid = evaluate(out, metrics="fid", n=args.n, extractor="mnist", checkpoint="latest", device=args.device,
+            fid = evaluate(out, metrics="fid", n=args.n, extractor=extractor, checkpoint="latest", device=args.device,
                            progress=False, reference=False, steps=steps).metrics["fid"]
             sweep.append({"steps": steps, "fid": fid, **sampling_cost(out, steps, args.cost_n, tmp)})
         entry["sweep"] = sweep
@@ -128,13 +141,44 @@ def overall(runs: list[dict]) -> dict:
     return out
 
 
-def plots(runs: list[dict], n: int) -> None:
+def goals(runs: list[dict], fid_goal: float = GOAL_FID) -> dict:
+    """The issue's goals, read off the runs: where each diffusion/flow run first reaches ``fid_goal`` (a
+    check at its few check steps, else the final sweep's best), with the same seed's GAN at that training
+    energy (its last check at or below it), and the fewest sampling steps at which flow's final model
+    matches the same seed's best GAN FID."""
+    by = {(r["family"], r["seed"]): r for r in runs}
+    reached, matched = [], []
+    for r in runs:
+        if r["family"] not in ITERATIVE:
+            continue
+        gan = by.get(("gan", r["seed"]))
+        first = next(({**c, "how": "check"} for c in r["checks"] if c["fid"] <= fid_goal), None)
+        if first is None and r.get("final_best_fid", float("inf")) <= fid_goal:
+            first = {"wh_train": r["wh_train"], "fid": r["final_best_fid"],
+                     "how": f"final weights at {r['best_sampling_steps']} steps"}
+        gan_check = None
+        if first and gan:
+            before = [c for c in gan["checks"] if c["wh_train"] <= first["wh_train"]]
+            gan_check = before[-1] if before else None
+        reached.append({"family": r["family"], "seed": r["seed"], "reached": first is not None,
+                        "within_goal_wh": bool(first) and first["wh_train"] <= GOAL_WH,
+                        "wh_train": first and first["wh_train"], "fid": first and first["fid"],
+                        "how": first and first["how"], "best_fid": r["best_fid"],
+                        "gan_fid_at_same_wh": gan_check and gan_check["fid"],
+                        "gan_check_wh": gan_check and gan_check["wh_train"]})
+        if r["family"] == "flow" and gan and "sweep" in r:
+            steps = next((s["steps"] for s in r["sweep"] if s["fid"] <= gan["best_fid"]), None)
+            matched.append({"seed": r["seed"], "gan_best_fid": gan["best_fid"], "flow_steps_to_match": steps})
+    return {"fid_goal": fid_goal, "within_wh": GOAL_WH, "first_reached": reached, "flow_matches_gan": matched}
+
+
+def plots(runs: list[dict], n: int, extractor: str, name: str) -> None:
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for r in runs:
         ax.plot([c["wh_train"] for c in r["checks"]], [c["fid"] for c in r["checks"]], "o-", ms=3, alpha=0.8,
                 color=COLOURS[r["family"]], label=r["family"] if r["seed"] == 0 else None)
-    _save(fig, ax, "training energy (Wh, estimated)", n, "Quality against training energy, by family",
-          "families_training.png")
+    _save(fig, ax, "training energy (Wh, estimated)", f"FID, {n} samples ({extractor} features)",
+          "Quality against training energy, by family", f"{name}_training.png")
     fig, ax = plt.subplots(figsize=(7, 4.5))
     for r in runs:
         if "sweep" in r:
@@ -143,12 +187,12 @@ def plots(runs: list[dict], n: int) -> None:
         else:
             ax.scatter([r["wh_per_1000_images"]], [r["best_fid"]], color=COLOURS[r["family"]],
                        label=r["family"] if r["seed"] == 0 else None)
-    _save(fig, ax, "sampling energy (Wh per 1,000 images, measured)", n, "Quality against sampling energy, by family",
-          "families_sampling.png")
+    _save(fig, ax, "sampling energy (Wh per 1,000 images, measured)", f"FID, {n} samples ({extractor} features)",
+          "Quality against sampling energy, by family", f"{name}_sampling.png")
 
 
-def _save(fig, ax, xlabel: str, n: int, title: str, name: str) -> None:
-    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=f"FID, {n} samples (mnist features)", title=title)
+def _save(fig, ax, xlabel: str, ylabel: str, title: str, name: str) -> None:
+    ax.set(xscale="log", yscale="log", xlabel=xlabel, ylabel=ylabel, title=title)
     ax.grid(alpha=0.3, which="both")
     ax.legend()
     fig.tight_layout()
@@ -161,41 +205,59 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, default=2)
     parser.add_argument("--only-seed", type=int, default=None, help="run this seed alone (a piece of the table)")
     parser.add_argument("--max-wh", type=float, default=1.0, help="each run's training energy budget (checks excluded)")
+    parser.add_argument("--iterative-wh", type=float, default=None,
+                        help="diffusion's and flow's budget, when not --max-wh (the goal allows them 3 Wh)")
     parser.add_argument("--n", type=int, default=2000, help="generated images per FID")
     parser.add_argument("--cost-n", type=int, default=200, help="images sampled to measure the energy per image")
     parser.add_argument("--sweep", default="1,2,4,8,16,32,64", help="sampling steps scored for diffusion and flow")
     parser.add_argument("--first-wh", type=float, default=0.004)
     parser.add_argument("--marks-per-doubling", type=int, default=1,
                         help="checks per doubling of training energy (a diffusion check at 2,000 samples is ~50 s)")
+    parser.add_argument("--data", choices=sorted(DATA), default="mnist",
+                        help="fashion-mnist: 60,000 training images, scored against the official test split")
     parser.add_argument("--device", default="auto")
     parser.add_argument("--quick", action="store_true", help="smoke run: 0.01 Wh, 200 images, steps 1,4")
     args = parser.parse_args()
-    name = "families"
+    name = DATA[args.data][2]
     if args.quick:
         args.max_wh, args.n, args.cost_n, args.seeds, args.sweep, args.first_wh = 0.01, 200, 20, 1, "1,4", 0.002
-        name = "families_quick"
+        name += "_quick"
     args.sweep = [int(s) for s in args.sweep.split(",")]
     seeds = [args.only_seed] if args.only_seed is not None else list(range(args.seeds))
-    payload: dict = {"load_at_start": machine_load(), "max_wh": args.max_wh, "budget": "training Wh, checks excluded",
-                     "n": args.n, "sweep": args.sweep, "marks_per_doubling": args.marks_per_doubling}
+    payload: dict = {"load_at_start": machine_load(), "data": args.data, "extractor": DATA[args.data][1],
+                     "max_wh": args.max_wh, "budget": "training Wh, checks excluded",
+                     "iterative_wh": args.iterative_wh, "n": args.n, "sweep": args.sweep,
+                     "marks_per_doubling": args.marks_per_doubling}
     runs_dir = RESULTS / name
     runs_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             for family in args.families.split(","):
                 piece(runs_dir / f"{family}_seed{seed}.json", f"{family} seed {seed}",
-                      lambda: {**run(family, seed, args, Path(tmp), runs_dir), "load_at_start": payload["load_at_start"]},
+                      lambda: {**run(family, seed, args, Path(tmp), runs_dir),
+                               "load_at_start": payload["load_at_start"]},
                       lambda e: f"best FID {e['best_fid']:.2f} at {e['wh_to_best']:.4f} Wh, "
                                 f"{e['wh_per_1000_images']:.4f} Wh per 1,000 images")
     order = {f: i for i, f in enumerate(FAMILIES)}
     runs = sorted(pieces(runs_dir), key=lambda r: (r["seed"], order[r["family"]]))
-    payload["runs"], payload["families"] = runs, overall(runs)
+    payload["runs"], payload["families"], payload["goals"] = runs, overall(runs), goals(runs)
     rows = [(f, f"{v['best_fid']:.2f}", f"{v['wh_to_best']:.4f}", f"{v['wh_per_1000_images']:.4f}",
              f"{v['flops_per_image']:.3g}") for f, v in payload["families"].items()]
-    print_table(f"families on MNIST (mean over {len({r['seed'] for r in runs})} seeds; FID on {args.n}, mnist features)",
+    print_table(f"families on {args.data} (mean over {len({r['seed'] for r in runs})} seeds; FID on {args.n}, "
+                f"{DATA[args.data][1]} features)",
                 ("family", "best FID", "training Wh to best", "Wh / 1,000 images", "FLOPs / image"), rows)
+    for g in payload["goals"]["first_reached"]:
+        gan = (f"the GAN's check at {g['gan_check_wh']:.3f} Wh: FID {g['gan_fid_at_same_wh']:.2f}"
+               if g["gan_check_wh"] is not None else "no GAN check by then")
+        print(f"{g['family']} seed {g['seed']}: " + (
+            f"FID {g['fid']:.2f} <= {GOAL_FID} at {g['wh_train']:.3f} training Wh ({g['how']}; {gan})"
+            if g["reached"] else f"never at most {GOAL_FID} (best {g['best_fid']:.2f})"))
+    for m in payload["goals"]["flow_matches_gan"]:
+        gan = f"the GAN's best FID {m['gan_best_fid']:.2f}"
+        print(f"flow seed {m['seed']}: " + (f"matches {gan} at {m['flow_steps_to_match']} sampling steps"
+                                           if m["flow_steps_to_match"] else f"does not reach {gan} at any step count"))
     if not args.quick:
-        plots(runs, args.n)
+        plots(runs, args.n, DATA[args.data][1], name)
     path = write_result(name, payload)
     print(f"wrote {path}")
 
