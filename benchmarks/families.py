@@ -113,7 +113,7 @@ def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: P
         sweep = []
         for steps in args.sweep:
             fid = evaluate(out, metrics="fid", n=args.n, extractor=extractor, checkpoint="latest", device=args.device,
-                           progress=False, reference=False, steps=steps).metrics["fid"]
+                           progress=False, reference=False, copies=False, steps=steps).metrics["fid"]
             sweep.append({"steps": steps, "fid": fid, **sampling_cost(out, steps, args.cost_n, tmp)})
         entry["sweep"] = sweep
         best_sweep = min(sweep, key=lambda s: s["fid"])
