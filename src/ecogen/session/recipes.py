@@ -120,7 +120,7 @@ for _family in ("diffusion", "flow"):
     RECIPES.add(_family, Recipe(
         {
             "model": {"name": _family, "width_mult": 0.25,  # 16/32/32 channels: a CPU trains it at all
-                      # v, not epsilon: at 0.25 Wh FID 29.3 for 711.5 at 8 steps (benchmarks/diffusion_trials.py)
+                      # v, not epsilon: at 0.26 Wh FID 29.3 for 711.5 at 8 steps (benchmarks/diffusion_trials.py)
                       **({"prediction": "v"} if _family == "diffusion" else {})},
             "optim": {"lr_g": 5e-4, "beta1": 0.9, "beta2": 0.999},
             "batch_size": 64,
