@@ -115,13 +115,16 @@ RECIPES.add("conditional-vae", Recipe(
     "(benchmarks/conditional_accuracy.py --model vae).",
 ))
 
-for _family in ("diffusion", "flow"):
-    _target = ", predicting v (epsilon lagged far behind at CPU budgets)" if _family == "diffusion" else ""
+# family -> (its own model fields, what they say in the description)
+_ITERATIVE = {
+    # v, not epsilon: at 0.26 Wh FID 29.3 for 711.5 at 8 steps (benchmarks/diffusion_trials.py)
+    "diffusion": ({"prediction": "v"}, ", predicting v (epsilon lagged far behind at CPU budgets)"),
+    "flow": ({}, ""),
+}
+for _family, (_model, _target) in _ITERATIVE.items():
     RECIPES.add(_family, Recipe(
         {
-            "model": {"name": _family, "width_mult": 0.25,  # 16/32/32 channels: a CPU trains it at all
-                      # v, not epsilon: at 0.26 Wh FID 29.3 for 711.5 at 8 steps (benchmarks/diffusion_trials.py)
-                      **({"prediction": "v"} if _family == "diffusion" else {})},
+            "model": {"name": _family, "width_mult": 0.25, **_model},  # 16/32/32 channels: a CPU trains it at all
             "optim": {"lr_g": 5e-4, "beta1": 0.9, "beta2": 0.999},
             "batch_size": 64,
             "epochs": 20,
