@@ -12,9 +12,10 @@ of the four families took 1 h 33 min on 2 AVX2 cores (2026-12-01) and the defaul
 (``--only-seed`` runs one; ``--quick``: minutes, for a smoke run).
 
 All runs are one after another, on the same machine; each finished run is kept in
-benchmarks/results/families/FAMILY_seedK.json and skipped when the script starts again, so it can be
-run in pieces (``--only-seed``, ``--families``); the table, JSON and plots are rebuilt from every
-finished run. Quality is FID on ``--n`` (2,000) generated images against the held-out digits with the
+benchmarks/results/families/FAMILY_seedK_BUDGETwh.json and skipped when the script starts again, so it
+can be run in pieces (``--only-seed``, ``--families``); the table, JSON and plots are rebuilt from every
+finished run under the budgets asked for (``--iterative-wh 3`` writes families_iterative3wh.json, with
+the GAN and VAE at ``--max-wh``). Quality is FID on ``--n`` (2,000) generated images against the held-out digits with the
 bundled mnist extractor, checked each time a run's *training* energy passes the next mark (the same
 marks for every family: frontier.py's ``EnergyMarks``); diffusion and flow check at their few
 ``--check-steps``. After training, the final weights of diffusion and flow are scored again at every
@@ -87,16 +88,27 @@ def sampling_cost(out: Path, steps: int | None, n: int, tmp: Path) -> dict:
             "evaluations": result.evaluations}
 
 
+def budget_of(family: str, args: argparse.Namespace) -> float:
+    """A run's training-energy budget: diffusion and flow may have their own (``--iterative-wh``)."""
+    return args.iterative_wh if family in ITERATIVE and args.iterative_wh else args.max_wh
+
+
+def key(family: str, seed: int, wh: float) -> str:
+    """A piece's name: the budget is part of it, so a run under another budget never replaces one (no dot:
+    the run's folder name must not read as a file suffix)."""
+    return f"{family}_seed{seed}_{wh:g}wh".replace(".", "p")
+
+
 def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: Path) -> dict:
     recipe, options = FAMILIES[family]
-    out = runs_dir / f"{family}_seed{seed}"
+    budget = budget_of(family, args)
+    out = runs_dir / key(family, seed, budget)
     source, extractor, _ = DATA[args.data]
     config = {"data.source": source, "eval_extractor": extractor, "seed": seed, "epochs": 1000, "energy.max_wh": None,
               "sample_every": 100_000,  # no grids mid-run: one of 64 diffusion images at 32 steps costs a check
               "eval_every": None, "target_fid": None, "eval_n": args.n, "eval_metrics": "fid",
               "device": args.device, **options}
     marks = EnergyMarks(args.first_wh, args.marks_per_doubling)
-    budget = args.iterative_wh if family in ITERATIVE and args.iterative_wh else args.max_wh
     train(config, out, recipe=recipe, overwrite=True, progress=False, callbacks=[marks, TrainingBudget(budget)])
     record = records.read(out / "run.json")
     best = min(marks.lines, key=lambda c: c["fid"])
@@ -218,7 +230,7 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--quick", action="store_true", help="smoke run: 0.01 Wh, 200 images, steps 1,4")
     args = parser.parse_args()
-    name = DATA[args.data][2]
+    name = DATA[args.data][2] + (f"_iterative{args.iterative_wh:g}wh" if args.iterative_wh else "")
     if args.quick:
         args.max_wh, args.n, args.cost_n, args.seeds, args.sweep, args.first_wh = 0.01, 200, 20, 1, "1,4", 0.002
         name += "_quick"
@@ -228,18 +240,19 @@ def main() -> None:
                      "max_wh": args.max_wh, "budget": "training Wh, checks excluded",
                      "iterative_wh": args.iterative_wh, "n": args.n, "sweep": args.sweep,
                      "marks_per_doubling": args.marks_per_doubling}
-    runs_dir = RESULTS / name
+    runs_dir = RESULTS / (DATA[args.data][2] + ("_quick" if args.quick else ""))  # every budget's pieces
     runs_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             for family in args.families.split(","):
-                piece(runs_dir / f"{family}_seed{seed}.json", f"{family} seed {seed}",
+                piece(runs_dir / f"{key(family, seed, budget_of(family, args))}.json", f"{family} seed {seed}",
                       lambda: {**run(family, seed, args, Path(tmp), runs_dir),
                                "load_at_start": payload["load_at_start"]},
                       lambda e: f"best FID {e['best_fid']:.2f} at {e['wh_to_best']:.4f} Wh, "
                                 f"{e['wh_per_1000_images']:.4f} Wh per 1,000 images")
     order = {f: i for i, f in enumerate(FAMILIES)}
-    runs = sorted(pieces(runs_dir), key=lambda r: (r["seed"], order[r["family"]]))
+    runs = sorted((r for r in pieces(runs_dir) if r["max_wh"] == budget_of(r["family"], args)),
+                  key=lambda r: (r["seed"], order[r["family"]]))
     payload["runs"], payload["families"], payload["goals"] = runs, overall(runs), goals(runs)
     rows = [(f, f"{v['best_fid']:.2f}", f"{v['wh_to_best']:.4f}", f"{v['wh_per_1000_images']:.4f}",
              f"{v['flops_per_image']:.3g}") for f, v in payload["families"].items()]
