@@ -8,15 +8,16 @@ SLOW: every run trains until its training-energy budget (``--max-wh``, 1 Wh esti
 checks excluded; ``--iterative-wh`` gives diffusion and flow another), about 11 minutes of training per
 Wh on 2 cores; GAN and VAE checks are cheap, but diffusion and flow sample 2,000 images at 8 steps per
 check (about a minute each, 9 checks) and then at 1-64 steps for the sweep (15-20 minutes), so one seed
-of the four families took 1 h 33 min on 2 AVX2 cores (2026-12-01) and the default 2 seeds take about 3 h
-(``--only-seed`` runs one; ``--quick``: minutes, for a smoke run).
+of the four families took 1 h 33 min on 2 AVX2 cores (2026-12-01) and the default 2 seeds take about 3 h;
+with ``--iterative-wh 3`` each of diffusion and flow took about 70 minutes (2026-12-02), about 2 h 40 min
+a seed (``--only-seed`` runs one; ``--quick``: minutes, for a smoke run).
 
 All runs are one after another, on the same machine; each finished run is kept in
 benchmarks/results/families/FAMILY_seedK_BUDGETwh.json and skipped when the script starts again, so it
 can be run in pieces (``--only-seed``, ``--families``); the table, JSON and plots are rebuilt from every
 finished run under the budgets asked for (``--iterative-wh 3`` writes families_iterative3wh.json, with
-the GAN and VAE at ``--max-wh``). Quality is FID on ``--n`` (2,000) generated images against the held-out digits with the
-bundled mnist extractor, checked each time a run's *training* energy passes the next mark (the same
+the GAN and VAE at ``--max-wh``). Quality is FID on ``--n`` (2,000) generated images against the
+held-out digits with the bundled mnist extractor, checked each time a run's *training* energy passes the next mark (the same
 marks for every family: frontier.py's ``EnergyMarks``); diffusion and flow check at their few
 ``--check-steps``. After training, the final weights of diffusion and flow are scored again at every
 sampling-step count of ``--sweep``, with the energy per image of sampling measured (metered
@@ -65,20 +66,23 @@ DATA = {"mnist": ("mnist", "mnist", "families"), "fashion-mnist": ("fashion-mnis
 
 
 class TrainingBudget(Hooks):
-    """Stops a run once its *training* energy (checks excluded) reaches ``wh``. A budget on the total
-    would let the checks eat it: 2,000 diffusion samples at 8 steps cost about 0.085 Wh, more than 100
-    of its training steps, so a 1 Wh total left it 0.13 Wh of training (measured, first attempt)."""
+    """Stops a run before its *training* energy (checks excluded) would pass ``wh``: looked at every
+    ``every`` steps, it stops when that many more steps at the mean cost so far would cross the budget,
+    so a run ends within it (a stop *at* the budget ended the first 3 Wh flow run at 3.015 Wh). A budget
+    on the total would let the checks eat it: 2,000 diffusion samples at 8 steps cost about 0.085 Wh,
+    more than 100 of its training steps, so a 1 Wh total left it 0.13 Wh of training (measured)."""
 
     writes = False
 
-    def __init__(self, wh: float) -> None:
-        self.wh = wh
+    def __init__(self, wh: float, every: int = 5) -> None:
+        self.wh, self.every = wh, every
 
     def after_step(self, state, run) -> str | None:
-        if state.step % 5:
+        if state.step % self.every:
             return None
         report = run.account.tracker.report()
-        return "budget_wh" if report.wh() - report.wh("eval") >= self.wh else None
+        spent = report.wh() - report.wh("eval")
+        return "budget_wh" if spent + self.every * spent / state.step > self.wh else None
 
 
 def sampling_cost(out: Path, steps: int | None, n: int, tmp: Path) -> dict:
