@@ -17,8 +17,8 @@ benchmarks/results/families/FAMILY_seedK_BUDGETwh.json and skipped when the scri
 can be run in pieces (``--only-seed``, ``--families``); the table, JSON and plots are rebuilt from every
 finished run under the budgets asked for (``--iterative-wh 3`` writes families_iterative3wh.json, with
 the GAN and VAE at ``--max-wh``). Quality is FID on ``--n`` (2,000) generated images against the
-held-out digits with the bundled mnist extractor, checked each time a run's *training* energy passes the next mark (the same
-marks for every family: frontier.py's ``EnergyMarks``); diffusion and flow check at their few
+held-out digits with the bundled mnist extractor, checked each time a run's *training* energy passes the
+next mark (the same marks for every family: frontier.py's ``EnergyMarks``); diffusion and flow check at their few
 ``--check-steps``. After training, the final weights of diffusion and flow are scored again at every
 sampling-step count of ``--sweep``, with the energy per image of sampling measured (metered
 ``ecogen sample``, not estimated from FLOPs) at each.
