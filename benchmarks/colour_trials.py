@@ -126,8 +126,9 @@ def main() -> None:
                                  f"near-copies {r['near_copy_share']:.1%}, {r['wh_train']:.3f} Wh")
         if trial == "demo":
             budget = result["wh_train"]
-    order = ["demo", *[t for t in names if t != "demo"]]
-    trials = [json.loads(p.read_text()) for t in order if (p := folder / f"{t}_seed{args.seed}.json").exists()]
+    # the table is every finished trial of this seed, not only this start's: a start that adds trials
+    # must not drop the earlier ones from the JSON
+    trials = [json.loads(p.read_text()) for t in TRIALS if (p := folder / f"{t}_seed{args.seed}.json").exists()]
     demo_kid = trials[0]["final"]["kid"]
     rows = [(t["trial"], f"{t['final']['kid']:.4f}", f"{t['final']['kid'] / demo_kid:.2f}",
              f"{t['final']['fid']:.1f}", f"{t['final'].get('precision', float('nan')):.2f}",
