@@ -103,6 +103,10 @@ def plot(runs: list[dict], path: Path, n: int) -> None:
     for r in runs:
         ax.scatter(r["wh"], r["best_fid"], color=colours[r["side"]], label=f"ecogen {r['side']}"
                    if r["seed"] == min(x["seed"] for x in runs if x["side"] == r["side"]) else None)
+        ax.annotate(f"seed {r['seed']}", (r["wh"], r["best_fid"]), fontsize=7, xytext=(4, 2),
+                    textcoords="offset points")
+    # from 0: runs stopped by the same budget sit at one energy, and an offset axis hides that
+    ax.set_xlim(0, 1.15 * max((r["wh"] for r in runs), default=1.0))
     for name, fid in PUBLISHED.items():
         if name in ("WGAN", "2-Stage VAE (Dai & Wipf)"):
             ax.axhline(fid, color="grey", ls="--", lw=0.8)
