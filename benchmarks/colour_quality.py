@@ -45,7 +45,7 @@ def run_side(side: str, seed: int, args: argparse.Namespace) -> dict:
         config["epochs"] = 2
     train(config, out, recipe=recipe, overwrite=True, progress=False)
     record = records.read(out / "run.json")
-    wh_train = record.total.wh - (record.phases["eval"].wh if "eval" in record.phases else 0.0)
+    wh_train = record.training_wh
     scored = evaluate(out, metrics="fid,kid,pr", n=args.n, extractor=args.extractor, against="all",
                       copies=True, checkpoint="best", progress=False, device=args.device)
     save_grid(load(out, checkpoint="best").sample(64, seed=0), FOLDER / f"{side}_seed{seed}.png", nrow=8)

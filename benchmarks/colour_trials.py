@@ -72,12 +72,11 @@ def run_trial(name: str, budget: float | None, args: argparse.Namespace, folder)
     marks = EnergyMarks(args.first_wh, 2)
     train(config, out, recipe="green", overwrite=True, progress=False, callbacks=[marks])
     record = records.read(out / "run.json")
-    eval_wh = record.phases["eval"].wh if "eval" in record.phases else 0.0
     scored = evaluate(out, metrics="fid,kid,pr", n=args.final_n, extractor=args.extractor,
                       against="all", copies=True, progress=False, device=args.device)
     return {
         "trial": name, "what": what, "options": options, "seed": args.seed, "steps": record.step,
-        "wh_train": record.total.wh - eval_wh, "stop_reason": record.stop_reason, "estimated": record.estimated,
+        "wh_train": record.training_wh, "stop_reason": record.stop_reason, "estimated": record.estimated,
         "checks": [{k: c.get(k) for k in ("step", "wh_train", "fid", "kid")} for c in marks.lines],
         "final": scored.metrics, "reference": scored.real_vs_real, "noise": scored.noise,
         "near_copy_share": scored.copies["share"], "heldout_copy_share": scored.copies["heldout_share"],

@@ -61,13 +61,12 @@ FAMILIES = {
 COLOURS = {"gan": "tab:blue", "vae": "tab:orange", "diffusion": "tab:red", "flow": "tab:green"}
 ITERATIVE = ("diffusion", "flow")
 GOAL_FID, GOAL_WH = 5.0, 3.0  # diffusion or flow at most this FID within this much training energy
-NOT_TRAINING = ("eval", "sample")  # phases a training budget leaves out: the checks and the end grid
 # --data -> (source, fast extractor, result name)
 DATA = {"mnist": ("mnist", "mnist", "families"), "fashion-mnist": ("fashion-mnist", "fashion", "families_fashion")}
 
 
 class TrainingBudget(Hooks):
-    """Stops a run before its *training* energy (checks excluded) would pass ``wh``: looked at every
+    """Stops a run before its *training* energy (checks and grids excluded) would pass ``wh``: looked at every
     ``every`` steps, it stops when that many more steps at the mean cost so far would cross the budget,
     so a run ends within it (a stop *at* the budget ended the first 3 Wh flow run at 3.015 Wh). A budget
     on the total would let the checks eat it: 2,000 diffusion samples at 8 steps cost about 0.085 Wh,
@@ -82,7 +81,7 @@ class TrainingBudget(Hooks):
         if state.step % self.every:
             return None
         report = run.account.tracker.report()
-        spent = report.wh() - sum(report.wh(p) for p in NOT_TRAINING)
+        spent = records.training_wh(report.phase_wh())
         return "budget_wh" if spent + self.every * spent / state.step > self.wh else None
 
 
@@ -121,8 +120,8 @@ def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: P
         "family": family, "seed": seed, "steps": record.step, "max_wh": budget,
         "checks": [{k: c[k] for k in ("step", "wh", "wh_train", "fid")} for c in marks.lines],
         "best_fid": best["fid"], "wh_to_best": best["wh_train"], "best_step": best["step"],
-        # training: all but the checks and the end grid (the first 3 Wh runs counted its 0.013 Wh)
-        "wh_train": record.total.wh - sum(record.phases[p].wh for p in NOT_TRAINING if p in record.phases),
+        # training: all but the checks and the grids (records.NOT_TRAINING; the first 3 Wh runs counted 0.013 Wh)
+        "wh_train": record.training_wh,
         "estimated": record.estimated,
     }
     # the checks kept no checkpoint of their own: the run's best by FID is the latest check at or below

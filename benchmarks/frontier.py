@@ -37,7 +37,7 @@ COLOURS = {"reference": "tab:red", "green": "tab:green", "quality": "tab:blue"}
 
 
 class EnergyMarks(Hooks):
-    """A quality check each time the run's training energy (checks excluded) passes the next mark."""
+    """A quality check each time the run's training energy (checks and grids excluded) passes the next mark."""
 
     writes = True
 
@@ -58,8 +58,9 @@ class EnergyMarks(Hooks):
         if state.step % 5:
             return None
         report = run.account.tracker.report()
-        if report.wh() - report.wh("eval") >= self.mark():
-            while report.wh() - report.wh("eval") >= self.mark():
+        spent = records.training_wh(report.phase_wh())
+        if spent >= self.mark():
+            while spent >= self.mark():
                 self.k += 1
             self.check(state, run)
         return None
@@ -83,7 +84,7 @@ def run(recipe: str, seed: int, epochs: int, n: int, first_wh: float, per_doubli
         "checks": [{k: c[k] for k in ("step", "seconds", "wh", "wh_train", "fid")} for c in marks.lines],
         "best_fid": best["fid"], "best_step": best["step"], "wh_to_best": best["wh_train"],
         "final_fid": marks.lines[-1]["fid"],
-        "wh_train": record.total.wh - record.phases["eval"].wh, "wh_checks": record.phases["eval"].wh,
+        "wh_train": record.training_wh, "wh_checks": record.phases["eval"].wh,
         "seconds": record.total.seconds, "flops": record.total.flops,
         "estimated": record.estimated, "sensors": [s["name"] for s in record.sensors],
     }

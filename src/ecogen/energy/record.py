@@ -19,6 +19,14 @@ from ecogen.energy.units import J_PER_WH
 from ecogen.errors import CheckpointError
 
 SCHEMA_VERSION = 1
+# Phases that are not training: the quality checks and the sample grids. A run's training energy (eval.jsonl's
+# wh_train, the benchmarks' budgets and tables) is its total less these, wherever it is counted.
+NOT_TRAINING = ("eval", "sample")
+
+
+def training_wh(phase_wh: dict[str, float]) -> float:
+    """The training energy of a bill given as Wh per phase."""
+    return sum(wh for name, wh in phase_wh.items() if name not in NOT_TRAINING)
 
 
 class PhaseRecord(BaseModel):
@@ -72,6 +80,10 @@ class RunRecord(BaseModel):
     ranks: list[RankRecord] | None = None  # each rank's seconds, Wh, gCO2, FLOPs; ``total`` is their sum
     carbon_timeline: list[dict[str, Any]] | None = None  # with --intensity: which intensity applied when
     plan: dict[str, Any] | None = None  # the prediction (and schedule) made before training, to set against this
+
+    @property
+    def training_wh(self) -> float:
+        return training_wh({name: phase.wh for name, phase in self.phases.items()})
 
 
 def now() -> str:

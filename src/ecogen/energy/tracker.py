@@ -65,6 +65,9 @@ class EnergyReport:
         totals = self.total if phase is None else self.phases.get(phase, PhaseTotals())
         return Energy(totals.joules).wh
 
+    def phase_wh(self) -> dict[str, float]:
+        return {name: Energy(t.joules).wh for name, t in self.phases.items()}
+
     def gco2(self, phase: str | None = None) -> float:
         totals = self.total if phase is None else self.phases.get(phase, PhaseTotals())
         return self.carbon.emissions(Energy(totals.joules)).grams

@@ -8,6 +8,7 @@ import torch
 
 from ecogen.base.batching import paired_chunks
 from ecogen.base import jsonl
+from ecogen.energy.record import training_wh
 from ecogen.metrics.evaluate import Evaluator, parse_metrics
 from ecogen.metrics.extractors.base import check_extractor_name
 from ecogen.training.hooks import Hooks, LoopState, RunContext
@@ -55,10 +56,8 @@ class QualityChecks(Hooks):
         sampler.train()
         scores = self.evaluator.score(images)
         wh, gco2, _ = run.account.totals()
-        previous = run.account.previous
-        eval_wh = run.account.tracker.report().wh("eval") + (
-            previous.phases["eval"].wh if previous and "eval" in previous.phases else 0.0)
-        line = {"step": state.step, "seconds": round(state.elapsed, 3), "wh": wh, "wh_train": wh - eval_wh,
+        line = {"step": state.step, "seconds": round(state.elapsed, 3), "wh": wh,
+                "wh_train": training_wh(run.account.phase_wh()),
                 "gco2": gco2, **scores, **({"sampling_steps": run.config.model.check_steps} if steps is not None else {})}
         jsonl.append(run.run_dir.evals, line)
         return line
