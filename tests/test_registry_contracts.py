@@ -33,7 +33,7 @@ def _entries(kind: str) -> list[str]:
 
 CONTRACTS = {"model", "preset", "training family", "loss", "learning-rate decay", "augmentation", "resize filter",
              "extractor", "metric", "sensor", "transformation", "export format", "element source", "blend",
-             "recipe", "dataset", "noise", "transform command", "tracker"}
+             "recipe", "dataset", "noise", "transform command", "tracker", "likelihood"}
 
 
 def test_every_registry_has_a_contract():
@@ -270,6 +270,20 @@ def test_noises_stay_in_range_follow_their_seed_and_grow_with_their_level(name):
     assert torch.equal(a, b) and a.shape == x.shape and a.abs().max() <= 1.0
     assert torch.equal(corrupt(x, f"{name}:0", seed=1), x)
     assert (corrupt(x, f"{name}:0.6", seed=1) - x).abs().mean() > (a - x).abs().mean()
+
+
+@pytest.mark.parametrize("name", _entries("likelihood"))
+def test_likelihoods_are_per_image_finite_and_least_for_the_image_itself(name):
+    from ecogen.config import ModelConfig
+    from ecogen.models import build_model
+    from ecogen.models.vae import LIKELIHOODS
+
+    modules = build_model(ModelConfig(name="vae", width_mult=0.25, latent_dim=8, recon=name), 16, 1, seed=0)
+    x = torch.rand(3, 1, 16, 16, generator=torch.Generator().manual_seed(0)) * 1.6 - 0.8
+    exact, off = torch.atanh(x), torch.atanh(x.roll(1, 0))  # pre-activations whose tanh is x, and the others'
+    nll = LIKELIHOODS.get(name)(exact, x, modules)
+    assert nll.shape == (3,) and bool(torch.isfinite(nll).all())
+    assert bool((nll < LIKELIHOODS.get(name)(off, x, modules)).all())
 
 
 @pytest.mark.parametrize("name", _entries("transform command"))

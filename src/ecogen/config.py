@@ -59,8 +59,13 @@ class ModelConfig:
     aux_classifier: Bool = False  # conditional GAN: D also classifies (AC-GAN); measured worse here (35% vs 57%)
     # VAE only: the negative ELBO is recon + beta x KL; KL's weight ramps from 0 over kl_warmup steps.
     beta: Annotated[float, Field(ge=0)] = 1.0
-    recon: Literal["mse", "bce"] = "mse"  # Gaussian (sum of squares / 2) or Bernoulli likelihood
+    # Gaussian with unit variance (sum of squares / 2), Bernoulli, or Gaussian with one learnt variance
+    recon: Literal["mse", "bce", "gaussian"] = "mse"
     kl_warmup: Annotated[Int, Field(ge=0, le=COUNT_MAX)] = 0
+    # sample z ~ N(0, I), or from a Gaussian or a mixture of prior_components Gaussians fitted to the training
+    # images' codes (models/latent_prior.py)
+    prior: Literal["standard", "fitted", "mixture"] = "standard"
+    prior_components: Annotated[Int, Field(ge=2, le=100)] = 10
     # diffusion and flow only: sampling steps (the quality/energy dial; `ecogen sample --steps` overrides),
     # the few steps quality checks during training use, and the process's settings
     sample_steps: Annotated[Int, Field(gt=0, le=1000)] = 32

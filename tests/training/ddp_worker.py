@@ -19,7 +19,9 @@ RUNS = {  # name -> options; every run: digits, 6 steps of 8 images per rank
     "vae": {"model.name": "vae"},
     "cgan": {"model.conditional": True, "model.aux_classifier": True, "model.d_conditioning": "projection",
              "model.d_norm": "spectral", "r1_gamma": 1.0, "ema_decay": 0.9},
-    "cvae": {"model.name": "vae", "model.conditional": True},
+    # a learnt decoder variance (a parameter DDP reduces) and a fitted mixture prior (buffers, not wrapped)
+    "cvae": {"model.name": "vae", "model.conditional": True, "model.recon": "gaussian", "model.prior": "mixture",
+             "model.prior_components": 2},
 }
 BASE = {"data.source": "digits", "data.image_size": 16, "batch_size": 8, "steps": 6, "log_every": 2,
         "sample_every": 1000, "checkpoint_every": 3, "model.width_mult": 0.25, "model.latent_dim": 8}

@@ -57,8 +57,12 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "conditional": Opt("model.conditional", "Class-conditional model (needs labelled data).", MODEL,
                        flag="--conditional/--unconditional"),
     "beta": Opt("model.beta", "VAE: weight of the KL term (1.0 = the ELBO).", MODEL),
-    "recon": Opt("model.recon", "VAE: Gaussian (mse) or Bernoulli (bce) reconstruction.", MODEL),
+    "recon": Opt("model.recon", "VAE likelihood: Gaussian of unit variance (mse), Bernoulli (bce), Gaussian of a "
+                 "learnt variance (gaussian).", MODEL),
     "kl_warmup": Opt("model.kl_warmup", "VAE: steps over which KL's weight ramps up from 0.", MODEL),
+    "prior": Opt("model.prior", "VAE: sample from N(0, I) (standard), or from a Gaussian (fitted) or a mixture "
+                 "(mixture) fitted to the training images' codes.", MODEL),
+    "prior_components": Opt("model.prior_components", "VAE: the Gaussians of --prior mixture.", MODEL),
     "sample_steps": Opt("model.sample_steps", "Diffusion and flow: sampling steps of grids and `ecogen sample`.", MODEL),
     "check_steps": Opt("model.check_steps", "Diffusion and flow: the few sampling steps of quality checks.", MODEL),
     "schedule": Opt("model.schedule", "Diffusion: the noise schedule.", MODEL),

@@ -11,13 +11,21 @@ from torch import nn
 from ecogen.config import ModelConfig
 from ecogen.models.dcgan import Discriminator, Generator, build_dcgan
 from ecogen.models.denoiser import build_denoiser
-from ecogen.models.vae import build_vae, encode_mean, held_out_elbo
+from ecogen.models.latent_prior import compose as behind_prior
+from ecogen.models.vae import build_vae, encode_mean, fit_prior, held_out_elbo
 from ecogen.errors import ConfigError
 from ecogen.registry import Registry
 
 
 # What evaluation adds for a model that has a likelihood: (modules, held-out images, config, seed, labels) -> figures
 ExtraEval = Callable[[nn.ModuleDict, torch.Tensor, ModelConfig, int, "torch.Tensor | None"], dict[str, float]]
+# What sampling reads from the training images, refreshed before a check, a grid or a checkpoint:
+# (modules, training images, their labels, seed) -> None (a VAE's fitted prior)
+Refit = Callable[[nn.ModuleDict, torch.Tensor, "torch.Tensor | None", int], None]
+
+
+def _as_is(modules: nn.ModuleDict, sampler: nn.Module) -> nn.Module:
+    return sampler
 
 
 @dataclass(frozen=True)
@@ -35,6 +43,9 @@ class ModelSpec:
     # samples by integrating in steps (diffusion, flow): the latent is the starting noise, C x H x W values;
     # `--steps` applies; no export, latent transforms or layer mixing (they need a one-pass generator)
     iterative: bool = False
+    # the module that samples, from the modules and the sampler (or its EMA copy): a VAE's prior goes in front
+    compose: Callable[[nn.ModuleDict, nn.Module], nn.Module] = _as_is
+    refit: Refit | None = None
 
     def latent_size(self, config: ModelConfig, image_size: int, channels: int) -> int:
         return channels * image_size * image_size if self.iterative else config.latent_dim
@@ -48,7 +59,7 @@ def _elbo(modules: nn.ModuleDict, images: torch.Tensor, config: ModelConfig, see
 MODELS: Registry[ModelSpec] = Registry("model")
 MODELS.add("dcgan", ModelSpec(build_dcgan, family="gan", sampler="G"))
 MODELS.add("vae", ModelSpec(build_vae, family="vae", sampler="decoder", encode=encode_mean, inversion_steps=100,
-                            extra_eval=_elbo))
+                            extra_eval=_elbo, compose=behind_prior, refit=fit_prior))
 MODELS.add("diffusion", ModelSpec(build_denoiser("diffusion"), family="denoising", sampler="sampler", iterative=True))
 MODELS.add("flow", ModelSpec(build_denoiser("flow"), family="denoising", sampler="sampler", iterative=True))
 

@@ -38,8 +38,9 @@ def restore_modules(modules: nn.ModuleDict, ckpt: checkpoint.Checkpoint) -> None
 
 
 def sampling_module(modules: nn.ModuleDict, config: TrainConfig) -> nn.Module:
-    """The module that makes images: the EMA copy when there is one."""
-    return modules[EMA] if EMA in modules else modules[MODELS.get(config.model.name).sampler]
+    """The module that makes images: the EMA copy when there is one (behind a VAE's fitted prior)."""
+    spec = MODELS.get(config.model.name)
+    return spec.compose(modules, modules[EMA] if EMA in modules else modules[spec.sampler])
 
 
 def rebuild(ckpt: checkpoint.Checkpoint, device: torch.device) -> tuple[TrainConfig, nn.ModuleDict]:

@@ -140,8 +140,8 @@ class Distributed:
             return modules
         stepped = nn.ModuleDict()
         for name in list(modules.keys()):
-            if name in frozen:
-                stepped[name] = modules[name]
+            if name in frozen or not any(p.requires_grad for p in modules[name].parameters()):
+                stepped[name] = modules[name]  # nothing to reduce (an EMA copy, a VAE's fitted prior)
                 continue
             if sync_bn:
                 modules[name] = nn.SyncBatchNorm.convert_sync_batchnorm(modules[name])

@@ -8,6 +8,8 @@ whenever it is about to be used: for a check, a grid or a checkpoint.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import torch
 from torch import nn
 from torch.nn.modules.batchnorm import _BatchNorm
@@ -55,22 +57,31 @@ def recompute_batchnorm(module: nn.Module, latent_dim: int, num_classes: int, se
 
 
 class EmaSampler:
-    """The module that makes images at a step: the EMA copy when there is one, its BatchNorm statistics
-    recomputed once per step at most (for a check, a grid or a checkpoint), else the live sampler."""
+    """The module that makes images at a step: the EMA copy when there is one, else the live sampler, behind
+    what the model puts in front (a VAE's fitted prior: ModelSpec.compose). Once per step at most (for a
+    check, a grid or a checkpoint) ``refit`` refreshes that front from the training images and the EMA
+    copy's BatchNorm statistics are recomputed from the latents it will read."""
 
     def __init__(self, modules: nn.ModuleDict, sampler_name: str, latent_dim: int, num_classes: int, seed: int,
-                 device: torch.device) -> None:
+                 device: torch.device, compose: Callable[[nn.ModuleDict, nn.Module], nn.Module] | None = None,
+                 refit: Callable[[], None] | None = None) -> None:
         self.modules, self.name, self.device = modules, sampler_name, device
         self.latent_dim, self.num_classes, self.seed = latent_dim, num_classes, seed
+        self.compose, self.refit = compose, refit
         self.stats_step = -1
 
     def __call__(self, step: int) -> nn.Module:
-        if EMA not in self.modules:
-            return self.modules[self.name]
+        ema = EMA in self.modules
+        module = self.modules[EMA] if ema else self.modules[self.name]
+        if self.compose is not None:
+            module = self.compose(self.modules, module)
         if self.stats_step != step:
-            recompute_batchnorm(self.modules[EMA], self.latent_dim, self.num_classes, self.seed + 3, self.device)
+            if self.refit is not None:
+                self.refit()
+            if ema:
+                recompute_batchnorm(module, self.latent_dim, self.num_classes, self.seed + 3, self.device)
             self.stats_step = step
-        return self.modules[EMA]
+        return module
 
 
 class EmaUpdates(Hooks):

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import torch
+from torch import nn
 
 from ecogen import checkpoint
 from ecogen.config import TrainConfig
 from ecogen.data import BatchStream, PreparedData
 from ecogen.energy import record as records
 from ecogen.errors import CheckpointError
-from ecogen.models import MODELS
+from ecogen.models import MODELS, ModelSpec
 from ecogen.models.dcgan import num_classes
 from ecogen.models.restore import EMA, build_modules, restore_modules
 from ecogen.base.progress import make_progress
@@ -85,13 +87,28 @@ class Trainer:
             config=config, run_dir=run, device=device, dist=dist, account=self.account, data=data, modules=modules,
             optimizers=self.family.optimizers, base_lrs=base_learning_rates(self.family.optimizers),
             noise_gen=torch.Generator(device).manual_seed(config.seed),
-            sampler=EmaSampler(modules, spec.sampler, config.model.latent_dim, k, config.seed, device), num_classes=k,
+            sampler=EmaSampler(modules, spec.sampler, config.model.latent_dim, k, config.seed, device, spec.compose,
+                               self._refit(spec, modules, config.seed)), num_classes=k,
             family_state=self.family.state)
         self.state = LoopState(total_steps(config, self.stream.batches_per_epoch, self.family.batches_per_step),
                                self.stream.batches_per_epoch, self.family.batches_per_step,
                                config.batch_size * dist.world_size)
         self.progress = progress and dist.writer
         self.writer = dist.writer  # this process writes files (checkpoints, logs, grids, run.json)
+
+    def _refit(self, spec: ModelSpec, modules: nn.ModuleDict, seed: int) -> Callable[[], None] | None:
+        """What refreshes the sampling front from the training images (a VAE's fitted prior), if anything:
+        billed to its own phase, ``prior``, which is training (the prior is part of the model), wherever the
+        refit falls (a grid, a check or a checkpoint)."""
+        if spec.refit is None:
+            return None
+        tracker = self.account.tracker
+
+        def refit() -> None:
+            with tracker.phase("prior"):
+                spec.refit(modules, self.images, self.labels, seed)
+
+        return refit
 
     @property
     def step(self) -> int:
