@@ -27,19 +27,10 @@ from ecogen.data import prepare_data
 from ecogen.energy import record as records
 from ecogen.metrics.extractors import load_extractor
 from ecogen.metrics.fid import fid
-from ecogen.models.latent_prior import FIT_IMAGES, LatentPrior
-from ecogen.models.vae import encode
+from ecogen.models.latent_prior import LatentPrior
+from ecogen.models.vae import training_codes
 
 RUNS = RESULTS / "vae_prior"
-
-
-def codes(modules, images: torch.Tensor, seed: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """(posterior means, one draw of q(z|x) each) of FIT_IMAGES training images, as fit_prior draws them."""
-    gen = torch.Generator().manual_seed(seed)
-    pick = torch.randperm(len(images), generator=gen)[:FIT_IMAGES]
-    with torch.no_grad():
-        mu, logvar = encode(modules["encoder"], images[pick])
-    return mu, mu + torch.randn(mu.shape, generator=gen) * torch.exp(0.5 * logvar)
 
 
 def score(generator, extractor, real: np.ndarray, z: torch.Tensor) -> float:
@@ -95,7 +86,7 @@ def main() -> None:
         generator = load(out, device="cpu")
         data = prepare_data(generator.config.data)
         real = extractor.extract(torch.from_numpy(data.holdout.images), device=torch.device("cpu")).features
-        mu, drawn = codes(generator.modules, torch.from_numpy(data.train.images), args.seed)
+        mu, drawn = training_codes(generator.modules, torch.from_numpy(data.train.images), None, args.seed)
         active = int((mu.var(0) > 0.01).sum())
         for prior, (_, components, what) in PRIORS.items():
             z = draw(prior, mu, drawn, args.n, args.seed)
