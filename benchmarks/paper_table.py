@@ -29,6 +29,7 @@ from __future__ import annotations
 import argparse
 import json
 import statistics
+import sys
 import time
 from pathlib import Path
 
@@ -42,6 +43,7 @@ from ecogen import train  # noqa: E402
 from ecogen.api import evaluate  # noqa: E402
 from ecogen.base import jsonl  # noqa: E402
 from ecogen.energy import record as records  # noqa: E402
+from ecogen.energy.machine import describe_machine  # noqa: E402
 
 # Best FID on Fashion-MNIST, Lucic et al. 2018 as quoted in Dai & Wipf (ICLR 2019, Table 1); and Dai & Wipf's VAEs
 PUBLISHED = {"MM GAN": 29.6, "NS GAN": 26.5, "LSGAN": 30.7, "WGAN": 21.5, "WGAN-GP": 24.5, "DRAGAN": 27.7,
@@ -82,6 +84,7 @@ def train_one(side: str, seed: int, args: argparse.Namespace) -> dict:
         "checks": [{k: c[k] for k in ("step", "wh", "wh_train", "fid")} for c in checks],
         "wh": record.total.wh, "cpu_s": cpu_s, "seconds": record.total.seconds, "flops": record.total.flops,
         "estimated": record.estimated, "sensors": [s["name"] for s in record.sensors],
+        "machine": describe_machine(),  # each piece its own: pieces made on different days may differ
     }
 
 
@@ -160,6 +163,11 @@ def main() -> None:
                             f"{r['cpu_s']:.0f} CPU-s, {r['flops']:.3g} FLOPs")
     runs = pieces(RUNS)
     table = summary(runs)
+    cpus = {(str(r.get("machine", {}).get("cpu_model")), str(r.get("machine", {}).get("cpu_family")),
+             str(r.get("machine", {}).get("vector_flags"))) for r in runs}
+    if len(cpus) > 1:
+        print(f"warning: the runs come from {len(cpus)} different CPUs ({sorted(cpus)}): their Wh and FIDs at "
+              f"equal energy do not compare", file=sys.stderr)
     rows = [(k, f"{v:.1f}", "-", "-", "-", "Lucic et al. 2018 / Dai & Wipf 2019") for k, v in PUBLISHED.items()]
     rows += [(f"ecogen {r['side']} ({r['recipe']}) seed {r['seed']}", f"{r['best_fid']:.2f}", f"{r['wh']:.3f}",
               f"{r['cpu_s']:.0f}", f"{r['flops']:.3g}", f"{r['steps']} steps, {r['stop_reason']}") for r in runs]

@@ -1,6 +1,7 @@
 """The bill of real (tiny) training runs: run.json, phases, FLOPs, budgets, resume, receipts."""
 
 import json
+from pathlib import Path
 
 import pytest
 from PIL import Image
@@ -9,6 +10,7 @@ from ecogen import checkpoint, load, resume, sample_to, train
 from ecogen.api import read_receipt
 from ecogen.errors import EcogenError
 from ecogen.energy import record as records
+from ecogen.energy.machine import VECTOR_FLAGS
 
 from conftest import run_cli, tiny_config
 
@@ -24,6 +26,10 @@ def test_run_json_holds_the_bill_by_phase(tiny_run):
     assert record.total.wh > 0 and record.total.gco2 > 0
     assert record.sensors[0]["name"] == "estimate" and record.estimated  # no RAPL on CI machines
     assert record.machine["cpu_model"] and record.machine["visible_cores"] >= 1
+    if Path("/proc/cpuinfo").is_file():  # which vector units: CPUs named alike differ by them
+        flags = set(Path("/proc/cpuinfo").read_text().split("flags", 1)[1].split("\n", 1)[0].split())
+        assert record.machine["vector_flags"] == [f for f in VECTOR_FLAGS if f in flags]
+        assert record.machine["cpu_family"] is not None
     assert record.wh_per_train_image == pytest.approx(record.total.wh / (6 * 32))
 
 
@@ -116,6 +122,27 @@ def test_calibration_gives_utilisation(tmp_path, monkeypatch):
     record = records.read(tmp_path / "r" / "run.json")
     assert record.peak_flops == entry["peak_flops"]["float32"]
     assert 0 < record.phases["g_step"].utilization < 2
+
+
+def test_the_peak_is_the_best_workload_and_a_new_workload_measures_again(tmp_path, monkeypatch):
+    import torch
+
+    import ecogen.energy.calibrate as cal
+
+    cpu = torch.device("cpu")
+    rates = {}
+    for name, make in cal.PEAK_WORKLOADS.items():
+        fn, flops = make(cpu, torch.float32, 128)
+        assert flops > 0 and torch.isfinite(fn()).all()
+        rates[name] = cal._best_rate(cpu, fn, flops, 0.05)
+    assert set(rates) == {"matmul", "conv3x3"} and min(rates.values()) > 1e7
+    # the peak is the best of them: with one workload made 1,000x cheaper in FLOPs, the other sets it
+    fn, flops = cal._matmul(cpu, torch.float32, 128)
+    monkeypatch.setattr(cal, "PEAK_WORKLOADS", {"slow": lambda d, t, s: (fn, flops / 1000), "matmul": cal._matmul})
+    assert cal.measure_peak(cpu, torch.float32, 0.1, 128) > 50 * cal._best_rate(cpu, fn, flops / 1000, 0.05)
+    key = cal.machine_key(cpu)
+    monkeypatch.setattr(cal, "PEAK_WORKLOADS", {"matmul": cal._matmul})
+    assert cal.machine_key(cpu) != key  # a peak cached by another set of workloads is not reused
 
 
 def test_calibration_is_not_cached_when_busy_and_is_reused_unless_forced(tmp_path, monkeypatch):

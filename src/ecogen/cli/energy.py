@@ -59,8 +59,8 @@ def calibrate(
     seconds: float = typer.Option(1.5, help="Measuring time per precision."),
     force: bool = typer.Option(False, help="Measure again even when a measurement is cached."),
 ) -> None:
-    """This machine's peak FLOP/s (matrix products), measured once; runs then report utilisation against
-    the peak of their own precision."""
+    """This machine's peak FLOP/s (the best of matrix products and convolutions), measured once; runs then
+    report utilisation against the peak of their own precision."""
     from ecogen.energy.calibrate import cache_file
 
     entry = api.calibrate(device, seconds, force)

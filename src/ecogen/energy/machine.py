@@ -22,6 +22,26 @@ def cpu_model() -> str:
     return platform.processor() or platform.machine() or "unknown"
 
 
+# the vector units that decide a CPU's speed here: machines named alike ("AMD EPYC") differ by these
+VECTOR_FLAGS = ("avx2", "avx512f", "avx512_bf16", "amx_tile", "amx_bf16")
+
+
+def cpu_features() -> dict[str, object]:
+    """The CPU's family and model numbers and which of VECTOR_FLAGS it has, from /proc/cpuinfo (empty elsewhere)."""
+    fields: dict[str, str] = {}
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if not line.strip():
+                break  # the first processor's block is enough
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    except OSError:
+        return {}
+    flags = set(fields.get("flags", "").split())
+    return {"cpu_family": fields.get("cpu family"), "cpu_model_number": fields.get("model"),
+            "vector_flags": [f for f in VECTOR_FLAGS if f in flags]}
+
+
 def visible_cores() -> int:
     """Logical CPUs this process may run on (affinity / container limits), not the whole host."""
     try:
@@ -36,6 +56,7 @@ def describe_machine(device: torch.device | None = None) -> dict[str, object]:
     gpus = [torch.cuda.get_device_name(i) for i in range(torch.cuda.device_count())] if torch.cuda.is_available() else []
     return {
         "cpu_model": cpu_model(),
+        **cpu_features(),
         "logical_cores": os.cpu_count(),
         "visible_cores": visible_cores(),
         "gpus": gpus,
