@@ -54,6 +54,7 @@ TRIALS = {
     "long-ema": ("twice the energy, with the EMA", {"ema_decay": 0.999, "ema_warmup": True}),
     "lr-low": ("Adam at 2e-4 (a quarter of green's rate)", {"optim.lr_g": 2e-4, "optim.lr_d": 2e-4}),
     "batch64": ("batch 64 (green's is 32)", {"batch_size": 64}),
+    "xflip": ("left-right mirrored reals and fakes (p 1/2 each image) before D", {"augment": "flip"}),
     "lr-decay": ("the demo's 60 epochs, the rates decayed by a cosine over the second half",
                  {"epochs": 60, "optim.decay": "cosine", "optim.decay_start": 0.5}),
 }

@@ -282,7 +282,8 @@ def export(run: str | Path | TrainedGenerator, out: str | Path, *, format: str |
 
 
 def calibrate(device: str = "auto", seconds: float = 1.5, force: bool = False) -> dict[str, Any]:
-    """This machine's peak FLOP/s (fp32 and bf16 matrix products): cached, or measured with ``force``."""
+    """This machine's peak FLOP/s (fp32 and bf16; the best of matrix products and convolutions): cached, or
+    measured with ``force``."""
     return measure_peaks(resolve_device(device), seconds, force)
 
 

@@ -66,6 +66,9 @@ class ModelConfig:
     # images' codes (models/latent_prior.py)
     prior: Literal["standard", "fitted", "mixture"] = "standard"
     prior_components: Annotated[Int, Field(ge=2, le=100)] = 10
+    # a mixture's refit afresh (a resume is bitwise) or from the last fit (5x cheaper, but a run stopped and
+    # resumed between checks refits once more, so it drifts from an uninterrupted one)
+    prior_refit: Literal["scratch", "warm"] = "scratch"
     # diffusion and flow only: sampling steps (the quality/energy dial; `ecogen sample --steps` overrides),
     # the few steps quality checks during training use, and the process's settings
     sample_steps: Annotated[Int, Field(gt=0, le=1000)] = 32

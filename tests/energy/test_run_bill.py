@@ -117,6 +117,8 @@ def test_calibration_gives_utilisation(tmp_path, monkeypatch):
     assert cached_peak(torch.device("cpu")) is None
     entry = calibrate(torch.device("cpu"), seconds=0.2, size=256)
     assert cache_file().is_file() and entry["peak_flops"]["float32"] > 1e8
+    by = entry["by_workload"]["float32"]  # each workload's rate is kept; the peak is the best of them
+    assert set(by) == set(cal.PEAK_WORKLOADS) and max(by.values()) == entry["peak_flops"]["float32"]
     assert cached_peak(torch.device("cpu")) == entry["peak_flops"]["float32"]
     train(tiny_config(steps=3), tmp_path / "r", progress=False)
     record = records.read(tmp_path / "r" / "run.json")

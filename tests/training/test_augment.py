@@ -5,7 +5,7 @@ import torch
 
 from ecogen import train
 from ecogen.errors import ConfigError
-from ecogen.training.augment import apply_policy, cutout, parse_policy, translation
+from ecogen.training.augment import apply_policy, cutout, flip, parse_policy, translation
 
 from conftest import run_cli, tiny_config
 
@@ -28,8 +28,17 @@ def test_cutout_zeroes_one_square_of_half_the_size():
     assert ((out == 0).sum(dim=(1, 2, 3)) == 3 * 8 * 8).all()
 
 
+def test_flip_mirrors_about_half_the_images_and_nothing_else():
+    x = torch.rand(200, 3, 8, 8)
+    out = flip(x, torch.Generator().manual_seed(2))
+    mirrored = torch.tensor([torch.equal(o, i.flip(-1)) for o, i in zip(out, x)])
+    kept = torch.tensor([torch.equal(o, i) for o, i in zip(out, x)])
+    assert (mirrored ^ kept).all() and 70 < int(mirrored.sum()) < 130
+    assert torch.equal(out, flip(x, torch.Generator().manual_seed(2)))
+
+
 def test_policy_is_differentiable_and_seeded():
-    policy = parse_policy("color,translation,cutout")
+    policy = parse_policy("color,translation,cutout,flip")
     x = torch.rand(8, 1, 16, 16, requires_grad=True)
     a = apply_policy(x, policy, torch.Generator().manual_seed(3))
     a.sum().backward()
@@ -37,14 +46,14 @@ def test_policy_is_differentiable_and_seeded():
     b = apply_policy(x.detach(), policy, torch.Generator().manual_seed(3))
     assert torch.equal(a.detach(), b)
     assert parse_policy("none") == [] and parse_policy("") == []
-    with pytest.raises(ConfigError, match="unknown augmentation 'flip'; choose from: color, cutout, translation"):
-        parse_policy("translation,flip")
+    with pytest.raises(ConfigError, match="unknown augmentation 'rotate'; choose from: color, cutout, flip, translation"):
+        parse_policy("translation,rotate")
 
 
 def test_a_gan_trains_with_diffaugment_and_a_bad_policy_is_exit_2(tmp_path):
     result = train(tiny_config(augment="translation,cutout", steps=3), tmp_path / "r", progress=False)
     assert result.step == 3 and torch.isfinite(torch.tensor(result.last["loss_d"]))
-    proc = run_cli("train", "--data", "digits", "--augment", "translation,flip", "--out", str(tmp_path / "bad"))
-    assert proc.returncode == 2 and "unknown augmentation 'flip'" in proc.stderr and not (tmp_path / "bad").exists()
+    proc = run_cli("train", "--data", "digits", "--augment", "translation,rotate", "--out", str(tmp_path / "bad"))
+    assert proc.returncode == 2 and "unknown augmentation 'rotate'" in proc.stderr and not (tmp_path / "bad").exists()
     proc = run_cli("train", "--data", "digits", "--model", "vae", "--augment", "translation", "--out", str(tmp_path / "v"))
     assert proc.returncode == 2 and "the VAE has none" in proc.stderr

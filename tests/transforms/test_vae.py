@@ -116,7 +116,7 @@ def test_a_mixture_prior_draws_each_component_by_its_weight_and_inverts():
     share = torch.tensor([0.5, 0.3, 0.2])
     which = torch.multinomial(share, 12000, replacement=True, generator=gen)
     codes = centres[which] + 0.5 * torch.randn(12000, 2, generator=gen)
-    prior = LatentPrior(2, components=3)
+    prior = LatentPrior(2, components=3, warm=True)
     prior.fit(codes, seed=0)
     order = torch.cdist(prior.shift, centres).argmin(1)  # the fitted components, matched to the centres
     assert sorted(order.tolist()) == [0, 1, 2]
@@ -129,10 +129,19 @@ def test_a_mixture_prior_draws_each_component_by_its_weight_and_inverts():
     torch.testing.assert_close(spread, torch.full((2,), 0.5), atol=0.03, rtol=0)
     # an image's code goes back to a latent that maps to it again
     torch.testing.assert_close(prior(prior.inverse(codes[:50])), codes[:50], rtol=1e-4, atol=1e-4)
-    # each fit starts afresh: the same codes and seed give the same prior
-    before = {k: v.clone() for k, v in prior.state_dict().items()}
-    prior.fit(codes, seed=0)
-    assert all(torch.equal(prior.state_dict()[k], v) for k, v in before.items())
+    # a scratch refit starts afresh: the same codes and seed give the same prior
+    fresh = LatentPrior(2, components=3)
+    fresh.fit(codes, seed=0)
+    before = {k: v.clone() for k, v in fresh.state_dict().items()}
+    fresh.fit(codes, seed=0)
+    assert all(torch.equal(fresh.state_dict()[k], v) for k, v in before.items())
+    # a warm refit starts from the last fit: when the codes move, each component follows its own cluster
+    # (a fresh start may number them in any order), with the same weights
+    shift = torch.tensor([0.4, -0.3])
+    start = prior.shift.clone()
+    prior.fit(codes + shift, seed=5)
+    torch.testing.assert_close(prior.shift, start + shift, atol=0.03, rtol=0)
+    torch.testing.assert_close(prior.weights, share[order], atol=0.02, rtol=0)
 
 
 def test_a_fitted_prior_is_refit_at_each_save_and_samples_from_the_codes(tmp_path):

@@ -10,7 +10,7 @@ CATALOG: dict[str, tuple[str, ...]] = {
     "extractor": ("classifier", "emoji", "fashion", "inception", "mnist"),
     "metric": ("fid", "is", "kid", "pr"),
     "model": ("dcgan", "diffusion", "flow", "vae"),
-    "augment": ("color", "cutout", "translation"),
+    "augment": ("color", "cutout", "flip", "translation"),
     "loss": ("hinge", "minimax", "nonsaturating"),
     "tracker": ("mlflow", "tensorboard", "wandb"),
 }

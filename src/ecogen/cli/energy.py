@@ -65,7 +65,8 @@ def calibrate(
 
     entry = api.calibrate(device, seconds, force)
     for dtype, peak in entry["peak_flops"].items():
-        console.print(f"{entry['device']} {dtype}: {peak / 1e9:,.1f} GFLOP/s")
+        parts = ", ".join(f"{name} {rate / 1e9:,.1f}" for name, rate in entry.get("by_workload", {}).get(dtype, {}).items())
+        console.print(f"{entry['device']} {dtype}: {peak / 1e9:,.1f} GFLOP/s" + (f" (best of {parts})" if parts else ""))
     if entry["cached"]:
         console.print(f"cached in {cache_file()} (measure again with --force)")
     elif entry["busy"]:

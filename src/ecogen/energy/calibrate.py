@@ -45,8 +45,8 @@ def _matmul(device: torch.device, dtype: torch.dtype, size: int) -> tuple[Callab
 
 def _conv(device: torch.device, dtype: torch.dtype, size: int) -> tuple[Callable[[], object], float]:
     """3x3 channels-last convolutions, size/4 channels on 32x32, batch 8: oneDNN's path on CPUs, the one the
-    models take. On AMD CPUs MKL's matrix products stay on narrower vector code: on one AVX-512 EPYC they
-    reached 187 GFLOP/s fp32 where these convolutions reached 455."""
+    models take. On AMD CPUs MKL's matrix products stay on narrower vector code: on a Zen 5 EPYC they
+    reached well under half of what these convolutions did."""
     channels, side, batch = max(8, size // 4), 32, 8
     gen = torch.Generator(device).manual_seed(0)
     x = torch.randn(batch, channels, side, side, device=device, generator=gen).to(dtype)
@@ -73,11 +73,17 @@ def _best_rate(device: torch.device, fn: Callable[[], object], flops: float, sec
     return best
 
 
-def measure_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.5, size: int | None = None) -> float:
-    """Best FLOP/s over about ``seconds`` of each of PEAK_WORKLOADS (the time split between them)."""
+def workload_rates(device: torch.device, dtype: torch.dtype, seconds: float = 1.5,
+                   size: int | None = None) -> dict[str, float]:
+    """Best FLOP/s of each of PEAK_WORKLOADS over about ``seconds`` in all (the time split between them)."""
     size = size or (8192 if device.type == "cuda" else 1024)
     share = seconds / len(PEAK_WORKLOADS)
-    return max(_best_rate(device, *make(device, dtype, size), share) for make in PEAK_WORKLOADS.values())
+    return {name: _best_rate(device, *make(device, dtype, size), share) for name, make in PEAK_WORKLOADS.items()}
+
+
+def measure_peak(device: torch.device, dtype: torch.dtype, seconds: float = 1.5, size: int | None = None) -> float:
+    """The best of :func:`workload_rates`."""
+    return max(workload_rates(device, dtype, seconds, size).values())
 
 
 def calibrate(device: torch.device, seconds: float = 1.5, force: bool = False,
@@ -91,12 +97,14 @@ def calibrate(device: torch.device, seconds: float = 1.5, force: bool = False,
     if key in cached and not force:
         return {**cached[key], "cached": True, "busy": False}
     load = contention()
-    peaks = {"float32": measure_peak(device, torch.float32, seconds, size)}
+    rates = {"float32": workload_rates(device, torch.float32, seconds, size)}
     try:
-        peaks["bfloat16"] = measure_peak(device, torch.bfloat16, seconds, size)
+        rates["bfloat16"] = workload_rates(device, torch.bfloat16, seconds, size)
     except RuntimeError:  # no bf16 matmul on this device
         pass
-    entry = {"device": str(device), "cpu_model": cpu_model(), "peak_flops": peaks, "measured": time.time()}
+    peaks = {dtype: max(by.values()) for dtype, by in rates.items()}
+    entry = {"device": str(device), "cpu_model": cpu_model(), "peak_flops": peaks, "by_workload": rates,
+             "measured": time.time()}
     busy = bool(load["busy"] or contention()["busy"])
     if not busy:
         cached[key] = entry

@@ -75,7 +75,8 @@ def build_vae(config: ModelConfig, image_size: int, channels: int) -> nn.ModuleD
     if config.recon == "gaussian":
         modules[NOISE] = LearntNoise()
     if config.prior != "standard":
-        modules[PRIOR] = LatentPrior(config.latent_dim, config.prior_components if config.prior == "mixture" else 1)
+        modules[PRIOR] = LatentPrior(config.latent_dim, config.prior_components if config.prior == "mixture" else 1,
+                                     warm=config.prior_refit == "warm")
     return modules
 
 
