@@ -173,8 +173,7 @@ def main() -> None:
                             f"{r['cpu_s']:.0f} CPU-s, {r['flops']:.3g} FLOPs")
     runs = pieces(RUNS)
     table = summary(runs)
-    cpus = {(str(r.get("machine", {}).get("cpu_model")), str(r.get("machine", {}).get("cpu_family")),
-             str(r.get("machine", {}).get("vector_flags"))) for r in runs}
+    cpus = {str([r.get("machine", {}).get(k) for k in ("cpu_model", "cpu_family", "vector_flags")]) for r in runs}
     if len(cpus) > 1:
         print(f"warning: the runs come from {len(cpus)} different CPUs ({sorted(cpus)}): their Wh and FIDs at "
               f"equal energy do not compare", file=sys.stderr)

@@ -46,7 +46,8 @@ def test_policy_is_differentiable_and_seeded():
     b = apply_policy(x.detach(), policy, torch.Generator().manual_seed(3))
     assert torch.equal(a.detach(), b)
     assert parse_policy("none") == [] and parse_policy("") == []
-    with pytest.raises(ConfigError, match="unknown augmentation 'rotate'; choose from: color, cutout, flip, translation"):
+    unknown = "unknown augmentation 'rotate'; choose from: color, cutout, flip, translation"
+    with pytest.raises(ConfigError, match=unknown):
         parse_policy("translation,rotate")
 
 

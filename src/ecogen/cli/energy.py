@@ -64,9 +64,11 @@ def calibrate(
     from ecogen.energy.calibrate import cache_file
 
     entry = api.calibrate(device, seconds, force)
+    by_workload = entry.get("by_workload", {})
     for dtype, peak in entry["peak_flops"].items():
-        parts = ", ".join(f"{name} {rate / 1e9:,.1f}" for name, rate in entry.get("by_workload", {}).get(dtype, {}).items())
-        console.print(f"{entry['device']} {dtype}: {peak / 1e9:,.1f} GFLOP/s" + (f" (best of {parts})" if parts else ""))
+        parts = ", ".join(f"{name} {rate / 1e9:,.1f}" for name, rate in by_workload.get(dtype, {}).items())
+        line = f"{entry['device']} {dtype}: {peak / 1e9:,.1f} GFLOP/s"
+        console.print(f"{line} (best of {parts})" if parts else line)
     if entry["cached"]:
         console.print(f"cached in {cache_file()} (measure again with --force)")
     elif entry["busy"]:
