@@ -110,8 +110,10 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--demo-epochs", type=int, default=60, help="make demo-color's epochs: the budget's run")
     parser.add_argument("--quick", action="store_true", help="smoke run: 2 trials, 2 epochs, emoji features")
+    parser.add_argument("--name", default="colour_trials",
+                        help="results name: a round on another machine keeps its own pieces, JSON and plot")
     args = parser.parse_args()
-    name, names = "colour_trials", args.trials.split(",")
+    name, names = args.name, args.trials.split(",")
     if args.quick:
         names, args.demo_epochs, args.n, args.final_n, args.extractor, name = (["demo", "ada"], 2, 100, 100, "emoji",
                                                                                 "colour_trials_quick")
