@@ -4,7 +4,9 @@
 
 SLOW: about 5 minutes per trial on 2 cores (training about 3, the Inception score about 2; the first
 trial also extracts Inception features of all 1,589 emoji once), so the first 12 trials take about an
-hour (on 2026-12-01 they took about 75 minutes here); the 4 of the second round come after them.
+hour (on 2026-12-01 they took about 75 minutes here); the second round's 4 and the fourth round's 4
+(D's minibatch std, with and without the EMA; R1 instead of spectral norm; nearest upsampling in G) and
+the fifth round's 2 (nearest upsampling with the EMA, at the demo's energy and twice it) come after them.
 ``demo`` is today's ``make demo-color`` (the ``green`` recipe, 60 epochs); its training energy is the
 budget every other trial gets (``long``: twice that). Each trial is checked with the emoji features
 (FID and KID on ``--n`` samples) each time its training energy passes the next mark (the same marks for
@@ -57,6 +59,18 @@ TRIALS = {
     "xflip": ("left-right mirrored reals and fakes (p 1/2 each image) before D", {"augment": "flip"}),
     "lr-decay": ("the demo's 60 epochs, the rates decayed by a cosine over the second half",
                  {"epochs": 60, "optim.decay": "cosine", "optim.decay_start": 0.5}),
+    # the fourth round: recall is the weak side (0.03 against the real 0.85), so D is shown the batch's variety
+    "mbstd": ("minibatch std in D (groups of 4)", {"model.d_mbstd": 4}),
+    "mbstd-ema": ("minibatch std in D with the EMA of G (the colour recipe plus it)",
+                  {"model.d_mbstd": 4, "ema_decay": 0.999, "ema_warmup": True}),
+    "r1-nosn": ("lazy R1 (gamma 0.1, every 16) instead of spectral norm in D",
+                {"model.d_norm": "none", "r1_gamma": 0.1, "r1_every": 16}),
+    "nearest": ("G doubles by nearest upsampling + 3x3 conv (no transposed conv)", {"model.g_upsample": "nearest"}),
+    # the fifth round: nearest upsampling had the best FID, precision and recall of the fourth; with the EMA
+    "nearest-ema": ("nearest upsampling in G with the EMA of G (the colour recipe plus it)",
+                    {"model.g_upsample": "nearest", "ema_decay": 0.999, "ema_warmup": True}),
+    "long-nearest-ema": ("twice the energy, nearest upsampling and the EMA",
+                         {"model.g_upsample": "nearest", "ema_decay": 0.999, "ema_warmup": True}),
 }
 
 

@@ -112,3 +112,44 @@ def test_g_depth_adds_same_resolution_layers_after_each_upsampling(name):
     assert all(c.in_channels == c.out_channels and c.kernel_size == (3, 3) for c in convs(deep[key]))
     z = torch.randn(2, 100)
     assert deep[key](z).shape == plain[key](z).shape == (2, 3, 32, 32)
+
+
+def test_minibatch_std_plane_is_each_groups_feature_spread():
+    from ecogen.models.dcgan import minibatch_std
+
+    h = torch.randn(8, 3, 4, 4)
+    out = minibatch_std(h, 4)  # groups: images {0, 2, 4, 6} and {1, 3, 5, 7}
+    assert out.shape == (8, 4, 4, 4) and torch.equal(out[:, :3], h)
+    for member in range(2):
+        expected = h[member::2].std(dim=0, unbiased=False).mean()
+        assert torch.allclose(out[member::2, 3], expected.expand(4, 4, 4))
+    same = minibatch_std(h[:1].expand(6, -1, -1, -1), 4)  # 6 does not divide by 4: one group of all
+    assert torch.count_nonzero(same[:, 3]) == 0  # no variety, no spread
+
+
+def test_minibatch_std_lets_d_see_the_other_images_of_a_group():
+    plain = Discriminator(16, 3, width_mult=0.25, norm="spectral").eval()
+    d = Discriminator(16, 3, width_mult=0.25, norm="spectral", mbstd=2).eval()
+    assert d.net[-1].in_channels == plain.net[-1].in_channels + 1
+    x = torch.randn(4, 3, 16, 16)
+    changed = x.clone()
+    changed[2] = torch.randn(3, 16, 16)  # image 2 shares a group with image 0 (groups {0, 2} and {1, 3})
+    a, b = d(x), d(changed)
+    assert not torch.isclose(a[0], b[0]) and torch.equal(a[1], b[1]) and torch.equal(a[3], b[3])
+    assert torch.equal(plain(x)[0], plain(changed)[0])  # without it, D judges each image alone
+    models = build_model(ModelConfig(name="dcgan", width_mult=0.25, d_mbstd=4, d_norm="spectral"), 16, 3, seed=0)
+    assert models["D"].mbstd == 4
+
+
+@pytest.mark.parametrize("name", ["dcgan", "vae"])
+def test_nearest_upsampling_replaces_every_strided_transposed_conv_of_g(name):
+    key = "G" if name == "dcgan" else "decoder"
+    plain = build_model(ModelConfig(name=name, width_mult=0.25), 32, 3, seed=0)[key]
+    near = build_model(ModelConfig(name=name, width_mult=0.25, g_upsample="nearest"), 32, 3, seed=0)[key]
+    strided = lambda m: [l for l in m.modules() if isinstance(l, nn.ConvTranspose2d) and l.stride == (2, 2)]  # noqa: E731
+    assert len(strided(plain)) == 3 and strided(near) == []  # 4 -> 8 -> 16 -> 32
+    ups = [l for l in near.net if isinstance(l, nn.Upsample)]
+    after = [near.net[i + 1] for i, l in enumerate(near.net) if isinstance(l, nn.Upsample)]
+    assert len(ups) == 3 and all(type(c) is nn.Conv2d and c.kernel_size == (3, 3) for c in after)
+    z = torch.randn(2, 100)
+    assert near(z).shape == plain(z).shape == (2, 3, 32, 32)

@@ -55,6 +55,8 @@ class ModelConfig:
     classes: list[str] | None = None  # filled from the data's labels when a conditional run starts
     g_conditioning: Literal["input", "batchnorm"] = "input"  # class at G's input only, or in every BatchNorm too
     g_depth: Annotated[Int, Field(ge=0, le=4)] = 0  # extra 3x3 conv + BN + ReLU layers after each upsampling of G
+    g_upsample: Literal["transposed", "nearest"] = "transposed"  # G's doublings: ConvTranspose k4 s2, or nearest + 3x3
+    d_mbstd: Annotated[Int, Field(ge=0, le=64)] = 0  # GAN D: minibatch-std groups of this many images (0: off)
     d_conditioning: Literal["concat", "projection", "both"] = "concat"  # how D sees the class
     aux_classifier: Bool = False  # conditional GAN: D also classifies (AC-GAN); measured worse here (35% vs 57%)
     # VAE only: the negative ELBO is recon + beta x KL; KL's weight ramps from 0 over kl_warmup steps.

@@ -108,3 +108,15 @@ def test_ema_run_samples_with_statistics_of_its_own_weights(tmp_path):
     ema_mean, live_mean = tensors["model.ema.net.1.running_mean"], tensors["model.G.net.1.running_mean"]
     assert not torch.equal(ema_mean, live_mean)  # recomputed, not copied from the live generator
     assert ModelConfig().d_norm == "batch"  # the default D is unchanged
+
+
+def test_minibatch_std_trains_and_its_checkpoint_holds_the_spread_plane(tmp_path):
+    from conftest import TINY
+
+    config = tiny_config(steps=4, model={**TINY["model"], "d_mbstd": 4, "d_norm": "spectral"}, channels_last=True)
+    result = train(config, tmp_path / "m", progress=False)
+    assert result.step == 4 and all(math.isfinite(v) for v in result.last.values())
+    ckpt = checkpoint.latest(tmp_path / "m" / "checkpoints")
+    last = [k for k in ckpt.tensors if k.startswith("model.D.net.") and k.endswith("original")][-1]
+    widest = ckpt.tensors[last]
+    assert widest.shape[1] == 2 * 16 + 1  # quarter width at 16 px: D ends at 32 channels, plus the spread plane

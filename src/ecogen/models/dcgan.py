@@ -14,17 +14,27 @@ from ecogen.config import ModelConfig
 from ecogen.models.blocks import ClassBatchNorm, dcgan_init, redraw_spectral, resolution_plan, widths
 
 
+def up(c_in: int, c_out: int, how: str) -> list[nn.Module]:
+    """One doubling of the resolution: a transposed conv (DCGAN), or nearest upsampling and a 3x3 conv."""
+    if how == "nearest":
+        return [nn.Upsample(scale_factor=2, mode="nearest"), nn.Conv2d(c_in, c_out, 3, 1, 1, bias=False)]
+    return [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False)]
+
+
 class Generator(nn.Module):
     """z -> ConvTranspose (start x start) -> [ConvTranspose k4 s2 + BN + ReLU] x n -> Tanh.
 
     ``depth`` adds that many [Conv k3 + BN + ReLU] after each upsampling (same resolution, same width).
+    ``upsample="nearest"``: each ConvTranspose k4 s2 becomes nearest-neighbour upsampling + Conv k3 (Odena
+    et al. 2016: no checkerboard pattern from uneven kernel overlap), at 2.25x the FLOPs of that layer.
 
     Conditional (``num_classes > 0``): a learned class embedding (num_classes wide) is concatenated to z;
     with ``conditioning="batchnorm"`` every BatchNorm also takes its scale and shift from the class.
     """
 
     def __init__(self, latent_dim: int, image_size: int, channels: int, width_mult: float = 1.0,
-                 num_classes: int = 0, conditioning: str = "input", depth: int = 0) -> None:
+                 num_classes: int = 0, conditioning: str = "input", depth: int = 0,
+                 upsample: str = "transposed") -> None:
         super().__init__()
         start, n_up = resolution_plan(image_size)
         w = widths(n_up, width_mult)
@@ -39,10 +49,10 @@ class Generator(nn.Module):
             nn.ReLU(True),
         ]
         for c_in, c_out in zip(w[:-1], w[1:]):
-            layers += [nn.ConvTranspose2d(c_in, c_out, 4, 2, 1, bias=False), norm(c_out), nn.ReLU(True)]
+            layers += [*up(c_in, c_out, upsample), norm(c_out), nn.ReLU(True)]
             for _ in range(depth):  # more layers at the same resolution: depth without more upsampling
                 layers += [nn.Conv2d(c_out, c_out, 3, 1, 1, bias=False), norm(c_out), nn.ReLU(True)]
-        layers += [nn.ConvTranspose2d(w[-1], channels, 4, 2, 1, bias=False), nn.Tanh()]
+        layers += [*up(w[-1], channels, upsample), nn.Tanh()]
         self.net = nn.Sequential(*layers)
         self.latent_dim = latent_dim
         self.initialise()
@@ -96,6 +106,10 @@ class Discriminator(nn.Module):
     Conditional (``num_classes > 0``): ``projection`` adds <embed(y), pooled features> to the logit
     (Miyato & Koyama 2018); ``concat`` feeds one-hot class planes with the image (the conditional encoder);
     ``both`` does both.
+
+    ``mbstd`` > 0 (groups of that many images): before the last conv, one more feature map holds the
+    standard deviation of the features across each group (Karras et al. 2018), so D sees a batch's lack of
+    variety and G is pushed away from dropping modes.
     """
 
     def __init__(
@@ -109,11 +123,12 @@ class Discriminator(nn.Module):
         num_classes: int = 0,
         conditioning: str = "projection",
         aux_classifier: bool = False,
+        mbstd: int = 0,
     ) -> None:
         super().__init__()
         start, n_up = resolution_plan(image_size)
         w = widths(n_up, width_mult)[::-1]
-        self.num_classes = num_classes
+        self.num_classes, self.mbstd = num_classes, mbstd
         self.concat = bool(num_classes) and conditioning in ("concat", "both")
         in_channels = channels + (num_classes if self.concat else 0)
         layers: list[nn.Module] = []
@@ -126,7 +141,7 @@ class Discriminator(nn.Module):
             if use_norm:
                 layers.append(nn.BatchNorm2d(c_out))
             layers.append(nn.LeakyReLU(0.2, True))
-        layers.append(nn.Conv2d(w[-1], outputs, start, 1, 0, bias=outputs > 1))
+        layers.append(nn.Conv2d(w[-1] + (1 if mbstd else 0), outputs, start, 1, 0, bias=outputs > 1))
         self.net = nn.Sequential(*layers)
         self.embed = nn.Embedding(num_classes, w[-1]) if num_classes and conditioning in ("projection", "both") else None
         self.aux = nn.Linear(w[-1], num_classes) if num_classes and aux_classifier else None
@@ -156,11 +171,25 @@ class Discriminator(nn.Module):
             planes = F.one_hot(y, self.num_classes).to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[-2:])
             x = torch.cat([x, planes], dim=1)
         h = self.net[:-1](x)
-        out = self.net[-1](h).flatten(1).squeeze(1)
+        out = self.net[-1](minibatch_std(h, self.mbstd) if self.mbstd else h).flatten(1).squeeze(1)
         pooled = h.mean(dim=(2, 3))
         if self.embed is not None:
             out = out + (self.embed(y) * pooled).sum(dim=1)
         return (out, None if self.aux is None else self.aux(pooled)) if aux else out
+
+
+def minibatch_std(h: torch.Tensor, group: int) -> torch.Tensor:
+    """``h`` with one more channel: each image's group's feature std, averaged over features and positions.
+
+    Groups are of ``group`` images, or of the whole batch when it does not divide (the last batch of an
+    epoch); the std is computed in fp32, as bf16 rounds small spreads to zero.
+    """
+    n, c, height, width = h.shape
+    g = group if n % group == 0 else n
+    spread = h.float().reshape(g, n // g, c, height, width).std(dim=0, unbiased=False)  # (n/g, c, h, w)
+    stat = spread.mean(dim=(1, 2, 3)).to(h.dtype)  # one number per group
+    plane = stat.repeat(g).view(n, 1, 1, 1).expand(n, 1, height, width)
+    return torch.cat([h, plane], dim=1)
 
 
 def num_classes(config: ModelConfig) -> int:
@@ -172,8 +201,9 @@ def build_dcgan(config: ModelConfig, image_size: int, channels: int) -> nn.Modul
     return nn.ModuleDict(
         {
             "G": Generator(config.latent_dim, image_size, channels, config.width_mult, k, config.g_conditioning,
-                           config.g_depth),
+                           config.g_depth, config.g_upsample),
             "D": Discriminator(image_size, channels, config.width_mult, config.d_downsample, config.d_norm,
-                               num_classes=k, conditioning=config.d_conditioning, aux_classifier=config.aux_classifier),
+                               num_classes=k, conditioning=config.d_conditioning, aux_classifier=config.aux_classifier,
+                               mbstd=config.d_mbstd),
         }
     )

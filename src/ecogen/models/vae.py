@@ -69,7 +69,7 @@ def build_vae(config: ModelConfig, image_size: int, channels: int) -> nn.ModuleD
             "encoder": Discriminator(image_size, channels, config.width_mult, config.d_downsample, "batch",
                                      outputs=2 * config.latent_dim, num_classes=k, conditioning="concat"),
             "decoder": Generator(config.latent_dim, image_size, channels, config.width_mult, k, config.g_conditioning,
-                                 config.g_depth),
+                                 config.g_depth, config.g_upsample),
         }
     )
     if config.recon == "gaussian":
