@@ -68,8 +68,8 @@ class ModelConfig:
     # images' codes (models/latent_prior.py)
     prior: Literal["standard", "fitted", "mixture"] = "standard"
     prior_components: Annotated[Int, Field(ge=2, le=100)] = 10
-    # a mixture's refit afresh (a resume is bitwise) or from the last fit (5x cheaper, but a run stopped and
-    # resumed between checks refits once more, so it drifts from an uninterrupted one)
+    # a mixture's refit afresh or from the last scheduled fit (5x cheaper; a stopped run's own last fit is not
+    # the next start, so a resume is bitwise either way)
     prior_refit: Literal["scratch", "warm"] = "scratch"
     # diffusion and flow only: sampling steps (the quality/energy dial; `ecogen sample --steps` overrides),
     # the few steps quality checks during training use, and the process's settings

@@ -144,6 +144,26 @@ def test_a_mixture_prior_draws_each_component_by_its_weight_and_inverts():
     torch.testing.assert_close(prior.weights, share[order], atol=0.02, rtol=0)
 
 
+def test_a_warm_refit_resumes_bitwise_because_a_stops_own_fit_is_not_the_next_start(tmp_path):
+    """Refits fall at steps 4 and 8 (grids and checkpoints) and at the end; a run stopped at 6 also fits
+    there, for its last grid and checkpoint. The fit at 8 must start from the fit at 4 in both runs."""
+    from ecogen import checkpoint, resume, train
+
+    vae = {"name": "vae", "latent_dim": 8, "width_mult": 0.25, "recon": "gaussian", "prior": "mixture",
+           "prior_components": 3, "prior_refit": "warm"}
+    train(tiny_config(model=vae, steps=10), tmp_path / "a", progress=False)
+    train(tiny_config(model=vae, steps=6), tmp_path / "b", progress=False)
+    stopped = checkpoint.latest(tmp_path / "b" / "checkpoints").tensors
+    at_four = checkpoint.select(tmp_path / "b", 4).tensors
+    assert int(stopped["model.prior.started"]) == 1  # a warm start is kept in the checkpoint ...
+    assert torch.equal(stopped["model.prior.start_shift"], at_four["model.prior.shift"])  # ... the scheduled fit's
+    assert not torch.equal(stopped["model.prior.shift"], at_four["model.prior.shift"])  # the stop sampled its own
+    resume(tmp_path / "b", steps=10, progress=False)
+    a = checkpoint.latest(tmp_path / "a" / "checkpoints").tensors
+    b = checkpoint.latest(tmp_path / "b" / "checkpoints").tensors
+    assert a.keys() == b.keys() and all(torch.equal(a[k], b[k]) for k in a)
+
+
 def test_a_fitted_prior_is_refit_at_each_save_and_samples_from_the_codes(tmp_path):
     from ecogen import checkpoint, resume, train
     from ecogen.data import prepare_data

@@ -67,8 +67,8 @@ TRAIN_OPTIONS: dict[str, Opt] = {
     "prior": Opt("model.prior", "VAE: sample from N(0, I) (standard), or from a Gaussian (fitted) or a mixture "
                  "(mixture) fitted to the training images' codes.", MODEL),
     "prior_components": Opt("model.prior_components", "VAE: the Gaussians of --prior mixture.", MODEL),
-    "prior_refit": Opt("model.prior_refit", "VAE: refit --prior mixture afresh (scratch: bitwise resume) or "
-                       "from its last fit (warm: 5x cheaper, resume not bitwise).", MODEL),
+    "prior_refit": Opt("model.prior_refit", "VAE: refit --prior mixture afresh (scratch) or from its last "
+                       "fit (warm: 5x cheaper); both resume bitwise.", MODEL),
     "sample_steps": Opt("model.sample_steps", "Diffusion and flow: sampling steps of grids and `ecogen sample`.", MODEL),
     "check_steps": Opt("model.check_steps", "Diffusion and flow: the few sampling steps of quality checks.", MODEL),
     "schedule": Opt("model.schedule", "Diffusion: the noise schedule.", MODEL),

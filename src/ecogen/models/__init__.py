@@ -20,8 +20,9 @@ from ecogen.registry import Registry
 # What evaluation adds for a model that has a likelihood: (modules, held-out images, config, seed, labels) -> figures
 ExtraEval = Callable[[nn.ModuleDict, torch.Tensor, ModelConfig, int, "torch.Tensor | None"], dict[str, float]]
 # What sampling reads from the training images, refreshed before a check, a grid or a checkpoint:
-# (modules, training images, their labels, seed) -> None (a VAE's fitted prior)
-Refit = Callable[[nn.ModuleDict, torch.Tensor, "torch.Tensor | None", int], None]
+# (modules, training images, their labels, seed, final) -> None (a VAE's fitted prior); final: the refit of a
+# stopped run's last grid and checkpoint, which must leave no trace in later refits
+Refit = Callable[[nn.ModuleDict, torch.Tensor, "torch.Tensor | None", int, bool], None]
 
 
 def _as_is(modules: nn.ModuleDict, sampler: nn.Module) -> nn.Module:

@@ -30,17 +30,25 @@ JITTER = 1e-4  # added to each covariance's diagonal: a collapsed direction keep
 EDGE = 1e-7  # probabilities are kept this far inside (0, 1), so Phi^-1 stays finite
 
 
+# A warm mixture's starting point, kept apart from the fit that samples (buffer -> the sampling buffer it copies)
+CHAIN = {"start_shift": "shift", "start_scale_tril": "scale_tril", "start_weights": "weights",
+         "started": "fitted"}
+
+
 class LatentPrior(nn.Module):
     """z = T(u) for ``components`` Gaussians (1: a full-covariance Gaussian); the identity until ``fit``.
-    ``warm``: a mixture's refit starts from the fit before it rather than afresh (see ``fit``)."""
+    ``warm``: a mixture's refit starts from the last scheduled fit rather than afresh (see ``fit``)."""
 
     def __init__(self, latent_dim: int, components: int = 1, warm: bool = False) -> None:
         super().__init__()
-        self.warm = warm
+        self.warm = warm and components > 1
         self.register_buffer("shift", torch.zeros(components, latent_dim))
         self.register_buffer("scale_tril", torch.eye(latent_dim).repeat(components, 1, 1))
         self.register_buffer("weights", torch.full((components,), 1.0 / components))
         self.register_buffer("fitted", torch.zeros((), dtype=torch.int64))  # 0: N(0, I), never fitted
+        if self.warm:
+            for chain, source in CHAIN.items():
+                self.register_buffer(chain, getattr(self, source).clone())
 
     def initialise(self, generator: torch.Generator | None = None) -> None:
         k, d = self.shift.shape
@@ -49,6 +57,19 @@ class LatentPrior(nn.Module):
             self.scale_tril.copy_(torch.eye(d).repeat(k, 1, 1))
             self.weights.fill_(1.0 / k)
             self.fitted.zero_()
+            self._advance()
+
+    def _advance(self) -> None:
+        """The fit in the sampling buffers becomes the next warm refit's start."""
+        for chain, source in CHAIN.items() if self.warm else ():
+            getattr(self, chain).copy_(getattr(self, source))
+
+    def _load_from_state_dict(self, state_dict, prefix, *args, **kwargs) -> None:
+        # a warm checkpoint written before the start was kept apart: its last fit is the start
+        for chain, source in CHAIN.items() if self.warm else ():
+            if prefix + chain not in state_dict and prefix + source in state_dict:
+                state_dict[prefix + chain] = state_dict[prefix + source]
+        super()._load_from_state_dict(state_dict, prefix, *args, **kwargs)
 
     @property
     def components(self) -> int:
@@ -84,31 +105,34 @@ class LatentPrior(nn.Module):
         return torch.cat([torch.special.ndtri(p).to(z.dtype)[:, None], v[:, 1:]], dim=1)
 
     @torch.no_grad()
-    def fit(self, codes: torch.Tensor, seed: int = 0) -> None:
+    def fit(self, codes: torch.Tensor, seed: int = 0, final: bool = False) -> None:
         """Fit to ``codes`` (N x latent_dim): mean and covariance for one component; for several,
         scikit-learn's EM for a full-covariance mixture. The first fit starts from k-means seeded by
-        ``seed``; a warm refit starts from the mixture in the buffers, which the codes have moved only a
-        little since, so EM needs few iterations (a from-scratch refit before each check took 56% of a 1 Wh
-        Fashion-MNIST run). A scratch fit depends only on the codes, so a resumed run refits exactly as an
-        uninterrupted one; a warm one also on the fits before it, and a run saved between checks (when
-        stopped) has one fit more, so its resume is not bitwise."""
+        ``seed``; a warm refit starts from the last fit, which the codes have moved only a little since, so
+        EM needs few iterations (a from-scratch refit before each check took 56% of a 1 Wh Fashion-MNIST
+        run). A scratch fit depends only on the codes, so a resumed run refits exactly as an uninterrupted
+        one. A warm one depends on the fits before it too, so a ``final`` fit (the one a stopped run makes
+        for its last grid and checkpoint, which an uninterrupted run never makes) samples but is not the
+        next fit's start: a resumed run then refits exactly as an uninterrupted one as well."""
         x = codes.double().cpu()
         if self.components == 1:
             mean = x.mean(0, keepdim=True)
             cov = (torch.cov(x.T) + JITTER * torch.eye(x.shape[1], dtype=x.dtype))[None]
         else:
-            start = self._start() if self.warm and int(self.fitted) else None
+            start = self._start() if self.warm and int(self.started) else None
             mean, cov, w = _mixture(x.numpy(), self.components, seed, start)
             self.weights.copy_(torch.from_numpy(w).to(self.weights))
         self.shift.copy_(mean.to(self.shift))
         self.scale_tril.copy_(torch.linalg.cholesky(cov).to(self.scale_tril))
         self.fitted.fill_(1)
+        if not final:
+            self._advance()
 
     def _start(self) -> dict[str, np.ndarray]:
-        """The current mixture as scikit-learn's starting point: weights, means and precision matrices."""
-        tril = self.scale_tril.double().cpu()
-        weights = self.weights.double().cpu().numpy()
-        return {"weights_init": weights / weights.sum(), "means_init": self.shift.double().cpu().numpy(),
+        """The warm start as scikit-learn's starting point: weights, means and precision matrices."""
+        tril = self.start_scale_tril.double().cpu()
+        weights = self.start_weights.double().cpu().numpy()
+        return {"weights_init": weights / weights.sum(), "means_init": self.start_shift.double().cpu().numpy(),
                 "precisions_init": torch.cholesky_inverse(tril).numpy()}
 
 

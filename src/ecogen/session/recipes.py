@@ -119,7 +119,9 @@ RECIPES.add("mixture-vae", Recipe(
     {
         # a learnt decoder variance (Dai & Wipf 2019) sharpens reconstructions, and N(0, I) then misses the codes
         # the decoder reads; a 10-Gaussian mixture fitted to them puts samples back (benchmarks/vae_prior.py)
-        "model": {"name": "vae", "width_mult": 0.5, "recon": "gaussian", "prior": "mixture", "prior_components": 10},
+        # each refit starts from the last scheduled one: 4.9x cheaper a check on Fashion-MNIST, a resume still bitwise
+        "model": {"name": "vae", "width_mult": 0.5, "recon": "gaussian", "prior": "mixture", "prior_components": 10,
+                  "prior_refit": "warm"},
         "optim": {"lr_g": 2e-3, "beta1": 0.9, "beta2": 0.999},
         "batch_size": 32,
         "epochs": 30,
@@ -128,9 +130,9 @@ RECIPES.add("mixture-vae", Recipe(
     },
     "The VAE for the best samples: a Gaussian decoder with one learnt variance, whose reconstructions sharpen "
     "as it falls, sampled from a 10-component Gaussian mixture fitted to codes of 10,000 training images before "
-    "every check, grid and checkpoint (N(0, I) samples from such a decoder are poor); half width, Adam 2e-3 "
-    "(0.9, 0.999), batch 32, bf16 where faster, channels-last, 30 epochs. Latent paths between components "
-    "switch component at one point: --prior fitted keeps them smooth.",
+    "every check, grid and checkpoint, each fit starting from the last (N(0, I) samples from such a decoder are "
+    "poor); half width, Adam 2e-3 (0.9, 0.999), batch 32, bf16 where faster, channels-last, 30 epochs. Latent "
+    "paths between components switch component at one point: --prior fitted keeps them smooth.",
 ))
 
 # family -> (its own model fields, what they say in the description)

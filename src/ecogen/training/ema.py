@@ -60,24 +60,25 @@ class EmaSampler:
     """The module that makes images at a step: the EMA copy when there is one, else the live sampler, behind
     what the model puts in front (a VAE's fitted prior: ModelSpec.compose). Once per step at most (for a
     check, a grid or a checkpoint) ``refit`` refreshes that front from the training images and the EMA
-    copy's BatchNorm statistics are recomputed from the latents it will read."""
+    copy's BatchNorm statistics are recomputed from the latents it will read. ``final``: the call of a
+    stopped run's last grid or checkpoint, at a step an uninterrupted run may not refit at."""
 
     def __init__(self, modules: nn.ModuleDict, sampler_name: str, latent_dim: int, num_classes: int, seed: int,
                  device: torch.device, compose: Callable[[nn.ModuleDict, nn.Module], nn.Module] | None = None,
-                 refit: Callable[[], None] | None = None) -> None:
+                 refit: Callable[[bool], None] | None = None) -> None:
         self.modules, self.name, self.device = modules, sampler_name, device
         self.latent_dim, self.num_classes, self.seed = latent_dim, num_classes, seed
         self.compose, self.refit = compose, refit
         self.stats_step = -1
 
-    def __call__(self, step: int) -> nn.Module:
+    def __call__(self, step: int, final: bool = False) -> nn.Module:
         ema = EMA in self.modules
         module = self.modules[EMA] if ema else self.modules[self.name]
         if self.compose is not None:
             module = self.compose(self.modules, module)
         if self.stats_step != step:
             if self.refit is not None:
-                self.refit()
+                self.refit(final)
             if ema:
                 recompute_batchnorm(module, self.latent_dim, self.num_classes, self.seed + 3, self.device)
             self.stats_step = step

@@ -23,8 +23,8 @@ class Grids(Hooks):
         k = run.num_classes
         self.labels = (torch.arange(GRID_SIZE) % k).to(run.device) if k else None
 
-    def save(self, state: LoopState, run: RunContext, name: str) -> Path:
-        sampler = run.sampler(state.step)
+    def save(self, state: LoopState, run: RunContext, name: str, final: bool = False) -> Path:
+        sampler = run.sampler(state.step, final)
         sampler.eval()
         with torch.no_grad():
             images = sampler(self.noise, self.labels)
@@ -40,4 +40,4 @@ class Grids(Hooks):
 
     def at_end(self, state: LoopState, run: RunContext, stop_reason: str) -> None:
         with run.account.tracker.phase("sample"):
-            state.published["grid"] = self.save(state, run, "latest.png")
+            state.published["grid"] = self.save(state, run, "latest.png", final=True)

@@ -73,7 +73,8 @@ class RunContext:
     optimizers: dict[str, torch.optim.Optimizer]
     base_lrs: dict[str, list[float]]  # before any decay
     noise_gen: torch.Generator
-    sampler: Callable[[int], nn.Module]  # the module that makes images at a step (EMA statistics fresh)
+    # the module that makes images at a step (EMA statistics fresh); final=True at a stop (see EmaSampler)
+    sampler: Callable[..., nn.Module]
     num_classes: int
     family_state: dict[str, torch.Tensor] = field(default_factory=dict)  # the family's own tensors (ADA's p)
 

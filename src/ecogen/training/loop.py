@@ -104,9 +104,9 @@ class Trainer:
             return None
         tracker = self.account.tracker
 
-        def refit() -> None:
+        def refit(final: bool = False) -> None:
             with tracker.phase("prior"):
-                spec.refit(modules, self.images, self.labels, seed)
+                spec.refit(modules, self.images, self.labels, seed, final)
 
         return refit
 

@@ -23,7 +23,7 @@ def save_checkpoint(state: LoopState, run: RunContext, stop_reason: str, folder:
         "world_size": run.dist.world_size,
     }
     folder = folder or run.run_dir.checkpoints
-    run.sampler(state.step)  # a saved EMA copy carries statistics of its own weights
+    run.sampler(state.step, stop_reason != "running")  # a saved EMA copy carries statistics of its own weights
     path = checkpoint.save(folder, state.step, run.modules, run.optimizers, {"noise": run.noise_gen.get_state()}, meta,
                            run.family_state)
     checkpoint.prune(folder, 1 if folder != run.run_dir.checkpoints else run.config.keep_checkpoints)
