@@ -10,7 +10,8 @@ Wh on 2 cores; GAN and VAE checks are cheap, but diffusion and flow sample 2,000
 check (about a minute each, 9 checks) and then at 1-64 steps for the sweep (15-20 minutes), so one seed
 of the four families took 1 h 33 min on 2 AVX2 cores (2026-12-01) and the default 2 seeds take about 3 h;
 with ``--iterative-wh 3`` each of diffusion and flow took about 70 minutes (2026-12-02), about 2 h 40 min
-a seed (``--only-seed`` runs one; ``--quick``: minutes, for a smoke run).
+a seed. On Fashion-MNIST one seed at 1 Wh took 77 and 73 minutes on 2 cores of an Intel Xeon with AMX
+(2026-12-02 and 12-03). ``--only-seed`` runs one seed; ``--quick``: minutes, for a smoke run.
 
 All runs are one after another, on the same machine; each finished run is kept in
 benchmarks/results/families/FAMILY_seedK_BUDGETwh.json and skipped when the script starts again, so it
