@@ -1,6 +1,6 @@
 """Speed of the metrics on this machine: Inception feature extraction, side by side, and each metric.
 
-    python benchmarks/metrics_speed.py [--images 64] [--bf16-images 32] [--n 10000]
+    python benchmarks/metrics_speed.py [--images 64] [--bf16-images 32] [--n 10000] [--name metrics_speed]
 
 Every Inception path runs on the same digits (32 px, grey), with the packaged FID weights, in this one
 process: the TorchScript file as shipped, ecogen's plain module (NCHW and channels-last), and ecogen's
@@ -45,6 +45,8 @@ def main() -> None:
     parser.add_argument("--images", type=int, default=64, help="images per fp32 path")
     parser.add_argument("--bf16-images", type=int, default=32, help="images per bf16 measurement and FID set")
     parser.add_argument("--n", type=int, default=10_000, help="set size for the metric timings")
+    parser.add_argument("--name", default="metrics_speed",
+                        help="result name: another CPU's run kept beside the one the docs quote")
     args = parser.parse_args()
     load_at_start = machine_load()
 
@@ -127,7 +129,7 @@ def main() -> None:
     metric_rows.insert(0, (f"extract: mnist classifier, {args.n:,} digits", f"{mnist_rate:,.0f} img/s"))
     print_table("metrics", ("work", "time"), metric_rows)
 
-    path = write_result("metrics_speed", {
+    path = write_result(args.name, {
         "threads": torch.get_num_threads(), "load_at_start": load_at_start, "weights_sha256": sha,
         "flops_per_image": flops, "peak_flops": peaks,
         "peak_flops_by_workload": calibration["by_workload"], "inception": results, "resize_images_per_s": resize_rate,
