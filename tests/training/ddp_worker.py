@@ -40,6 +40,7 @@ class SaveParameters(Hooks):
 
 
 def main(out: Path, mode: str) -> None:
+    faulthandler.enable()  # an abort in C++ shows the Python stack it came from
     faulthandler.dump_traceback_later(240, exit=True)  # a hang shows where it hangs, then ends the test
     rank = int(os.environ["RANK"])
     if mode == "die":  # rank 1 dies at its third step; rank 0 must stop with an error, not hang

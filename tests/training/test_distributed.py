@@ -6,9 +6,11 @@ from __future__ import annotations
 import fcntl
 import json
 import os
+import shutil
 import socket
 import subprocess
 import sys
+import warnings
 from pathlib import Path
 
 import pytest
@@ -24,6 +26,10 @@ from ecogen.training.distributed import Distributed
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 FAMILIES = ("gan", "vae", "cgan", "cvae")
+# A rank of the worker once in about 50 runs on a loaded 2-core machine (CI, 2026-12-03) ended in std::terminate
+# inside torch's C++ runtime, with no Python error before it; the cause is not found (the worker now prints
+# the Python stack of such an abort). Only that abort gets one more try, and it is reported as a warning.
+ABORT = "terminate called without an active exception"
 
 
 def torchrun(*args: str, timeout: int = 300) -> subprocess.CompletedProcess:
@@ -44,6 +50,14 @@ def worker_runs(tmp_path_factory) -> Path:
         fcntl.flock(lock, fcntl.LOCK_EX)
         if not (shared / ".done").exists():
             proc = torchrun(str(WORKER), str(shared), "runs")
+            if proc.returncode != 0 and ABORT in proc.stderr:  # see ABORT: once more, from an empty folder
+                for made in shared.iterdir():
+                    if made.name != ".lock":
+                        shutil.rmtree(made) if made.is_dir() else made.unlink()
+                (shared / "first-attempt.stderr").write_text(proc.stderr)
+                warnings.warn(f"a rank aborted in the C++ runtime ({ABORT!r}); ran the workers again: "
+                              f"{proc.stderr[:3000]}", stacklevel=1)  # the workers' own lines come first
+                proc = torchrun(str(WORKER), str(shared), "runs")
             assert proc.returncode == 0, proc.stderr[-3000:]
             (shared / ".done").touch()
     return shared
