@@ -57,7 +57,7 @@ class QualityChecks(Hooks):
         scores = self.evaluator.score(images)
         wh, gco2, _ = run.account.totals()
         line = {"step": state.step, "seconds": round(state.elapsed, 3), "wh": wh,
-                "wh_train": training_wh(run.account.phase_wh()),
+                "wh_train": min(training_wh(run.account.phase_wh()), wh),  # a sum of phases can round past wh
                 "gco2": gco2, **scores, **({"sampling_steps": run.config.model.check_steps} if steps is not None else {})}
         jsonl.append(run.run_dir.evals, line)
         return line
