@@ -26,9 +26,9 @@ from ecogen.training.distributed import Distributed
 
 WORKER = Path(__file__).with_name("ddp_worker.py")
 FAMILIES = ("gan", "vae", "cgan", "cvae")
-# A rank of the worker once in about 50 runs on a loaded 2-core machine (CI, 2026-12-03) ended in std::terminate
-# inside torch's C++ runtime, with no Python error before it; the cause is not found (the worker now prints
-# the Python stack of such an abort). Only that abort gets one more try, and it is reported as a warning.
+# A rank of the worker ended in std::terminate inside torch's C++ runtime in CI (2026-12-03), and once in 92
+# runs on a loaded 2-core machine, with no Python error before it; the cause is not found (the worker now
+# prints the Python stack of such an abort). Only that abort gets one more try, and it is reported as a warning.
 ABORT = "terminate called without an active exception"
 
 
