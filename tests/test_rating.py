@@ -166,8 +166,8 @@ def test_rate_serve_prints_its_url_warns_off_localhost_and_stops_on_ctrl_c(study
         while time.time() < deadline and page is None:
             try:  # a busy machine can take seconds over the first page: a generous timeout, then again
                 page = urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=10).read().decode()
-            except OSError as err:
-                why = err
+            except OSError as failure:  # not `err`: that name holds the server's stderr
+                why = failure
                 time.sleep(0.3)
         assert page is not None and "Real or generated?" in page, f"no rating page within 60 s: {why!r}"
         proc.send_signal(signal.SIGINT)
