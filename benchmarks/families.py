@@ -38,6 +38,7 @@ from __future__ import annotations
 import argparse
 import statistics
 import tempfile
+import time
 from pathlib import Path
 
 import matplotlib
@@ -48,7 +49,9 @@ import matplotlib.pyplot as plt  # noqa: E402
 from _common import RESULTS, machine_load, piece, pieces, print_table, write_result  # noqa: E402
 from frontier import EnergyMarks  # noqa: E402
 from ecogen import train  # noqa: E402
-from ecogen.api import evaluate, load, sample_to  # noqa: E402
+from ecogen.api import evaluate, sample_to  # noqa: E402
+from ecogen.base.device import resolve_device  # noqa: E402
+from ecogen.energy.precision import resolve_precision  # noqa: E402
 from ecogen.energy import record as records  # noqa: E402
 from ecogen.training.hooks import Hooks  # noqa: E402
 
@@ -86,9 +89,11 @@ class TrainingBudget(Hooks):
         return "budget_wh" if spent + self.every * spent / state.step > self.wh else None
 
 
-def sampling_cost(out: Path, steps: int | None, n: int, tmp: Path) -> dict:
-    """Wh per 1,000 images and FLOPs per image of metered sampling at ``steps`` (None: one pass)."""
-    result = sample_to(out, n, tmp / f"sample-{out.name}-{steps}", checkpoint="latest", steps=steps, seed=1)
+def sampling_cost(out: Path, steps: int | None, n: int, tmp: Path, fast: bool) -> dict:
+    """Wh per 1,000 images and FLOPs per image of metered sampling at ``steps`` (None: one pass); ``fast``:
+    ``ecogen sample --fast`` (bf16 where probed faster)."""
+    result = sample_to(out, n, tmp / f"sample-{out.name}-{steps}", checkpoint="latest", steps=steps, seed=1,
+                       fast=fast)
     return {"wh_per_1000_images": 1000 * result.wh_per_image, "flops_per_image": result.flops_per_image,
             "evaluations": result.evaluations}
 
@@ -105,6 +110,7 @@ def key(family: str, seed: int, wh: float) -> str:
 
 
 def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: Path) -> dict:
+    started = time.perf_counter()
     recipe, options = FAMILIES[family]
     budget = budget_of(family, args)
     out = runs_dir / key(family, seed, budget)
@@ -126,13 +132,17 @@ def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: P
         "estimated": record.estimated,
     }
     # the checks kept no checkpoint of their own: the run's best by FID is the latest check at or below
-    # the best; score the final weights across the sweep (and at the default steps for one-pass models)
+    # the best; score the final weights across the sweep (and at the default steps for one-pass models),
+    # sampling as the checks did: in bf16 where the run computed in it (``--sampling fast``)
+    fast = args.sampling == "fast"
+    entry["sampling_precision"] = resolve_precision("auto", resolve_device(args.device)) if fast else "fp32"
     if family in ITERATIVE:
         sweep = []
         for steps in args.sweep:
             fid = evaluate(out, metrics="fid", n=args.n, extractor=extractor, checkpoint="latest", device=args.device,
-                           progress=False, reference=False, copies=False, steps=steps).metrics["fid"]
-            sweep.append({"steps": steps, "fid": fid, **sampling_cost(out, steps, args.cost_n, tmp)})
+                           progress=False, reference=False, copies=False, steps=steps,
+                           fast=fast).metrics["fid"]
+            sweep.append({"steps": steps, "fid": fid, **sampling_cost(out, steps, args.cost_n, tmp, fast)})
         entry["sweep"] = sweep
         best_sweep = min(sweep, key=lambda s: s["fid"])
         entry.update(final_best_fid=best_sweep["fid"], best_sampling_steps=best_sweep["steps"],
@@ -141,7 +151,8 @@ def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: P
         if best_sweep["fid"] < entry["best_fid"]:  # the final weights win: their training energy, not a check's
             entry.update(best_fid=best_sweep["fid"], wh_to_best=entry["wh_train"], best_step=record.step)
     else:
-        entry.update(sampling_cost(out, None, args.cost_n, tmp))
+        entry.update(sampling_cost(out, None, args.cost_n, tmp, fast))
+    entry["wall_s"] = time.perf_counter() - started  # training, checks, sweep and costs: the piece's share
     return entry
 
 
@@ -235,9 +246,14 @@ def main() -> None:
     parser.add_argument("--data", choices=sorted(DATA), default="mnist",
                         help="fashion-mnist: 60,000 training images, scored against the official test split")
     parser.add_argument("--device", default="auto")
+    parser.add_argument("--sampling", choices=("fast", "fp32"), default="fast",
+                        help="fast: sweeps and sampling costs in bf16 where probed faster (as a bf16 run's checks)")
+    parser.add_argument("--name", default=None, help="results name (default: from --data and --iterative-wh); "
+                                                     "its pieces go in a folder of that name")
     parser.add_argument("--quick", action="store_true", help="smoke run: 0.01 Wh, 200 images, steps 1,4")
     args = parser.parse_args()
-    name = DATA[args.data][2] + (f"_iterative{args.iterative_wh:g}wh" if args.iterative_wh else "")
+    started = time.perf_counter()
+    name = args.name or DATA[args.data][2] + (f"_iterative{args.iterative_wh:g}wh" if args.iterative_wh else "")
     if args.quick:
         args.max_wh, args.n, args.cost_n, args.seeds, args.sweep, args.first_wh = 0.01, 200, 20, 1, "1,4", 0.002
         name += "_quick"
@@ -246,8 +262,9 @@ def main() -> None:
     payload: dict = {"load_at_start": machine_load(), "data": args.data, "extractor": DATA[args.data][1],
                      "max_wh": args.max_wh, "budget": "training Wh, checks excluded",
                      "iterative_wh": args.iterative_wh, "n": args.n, "sweep": args.sweep,
-                     "marks_per_doubling": args.marks_per_doubling}
-    runs_dir = RESULTS / (DATA[args.data][2] + ("_quick" if args.quick else ""))  # every budget's pieces
+                     "marks_per_doubling": args.marks_per_doubling, "sampling": args.sampling}
+    # every budget's pieces, in one folder per data set (or per --name)
+    runs_dir = RESULTS / ((args.name or DATA[args.data][2]) + ("_quick" if args.quick else ""))
     runs_dir.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
@@ -261,6 +278,9 @@ def main() -> None:
     runs = sorted((r for r in pieces(runs_dir) if r.get("max_wh") == budget_of(r["family"], args)),
                   key=lambda r: (r["seed"], order[r["family"]]))
     payload["runs"], payload["families"], payload["goals"] = runs, overall(runs), goals(runs)
+    # the whole table's time: every piece's own (pieces may come from several starts), and this start's
+    payload["wall_s_pieces"] = sum(r.get("wall_s", float("nan")) for r in runs)
+    payload["wall_s_this_start"] = time.perf_counter() - started
     rows = [(f, f"{v['best_fid']:.2f}", f"{v['wh_to_best']:.4f}", f"{v['wh_per_1000_images']:.4f}",
              f"{v['flops_per_image']:.3g}") for f, v in payload["families"].items()]
     print_table(f"families on {args.data} (mean over {len({r['seed'] for r in runs})} seeds; FID on {args.n}, "
@@ -279,7 +299,8 @@ def main() -> None:
     if not args.quick:
         plots(runs, args.n, DATA[args.data][1], name)
     path = write_result(name, payload)
-    print(f"wrote {path}")
+    print(f"{payload['wall_s_pieces'] / 60:.0f} minutes for the table's runs ({payload['wall_s_this_start'] / 60:.0f} "
+          f"in this start); wrote {path}")
 
 
 if __name__ == "__main__":

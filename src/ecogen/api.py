@@ -59,6 +59,7 @@ def evaluate(
     steps: int | None = None,
     against: str = "holdout",
     copies: bool | None = None,
+    fast: bool = False,
 ) -> EvalResult:
     """Generated images vs the run's held-out split (with reference points); the work joins the bill.
 
@@ -68,10 +69,13 @@ def evaluate(
     held-out against train). ``copies``: the near-copy check against the training split, written to
     RUN/copies.json with its closest pairs in RUN/copies.png (the report page shows them); None: on,
     except with Inception features of more than COPY_CHECK_INCEPTION_MAX training images (minutes on a
-    CPU), where a notice says how to ask for it."""
+    CPU), where a notice says how to ask for it. ``fast``: the generator samples as ``sample_to(fast=True)``
+    does (bf16 where probed faster, in its family's fastest form), so a score matches that sampling."""
     rundir = RunDir(Path(run))
     generator = load(run, device=device, checkpoint=checkpoint)
     generator.use_steps(steps)
+    if fast:
+        generator.enable_fast()
     data = prepare_data(generator.config.data, split=rundir.read_split())
     if copies is None:
         copies = extractor.partition(":")[0] != "inception" or len(data.split.train) <= COPY_CHECK_INCEPTION_MAX
@@ -178,7 +182,7 @@ def sample_to(
     flops = generator.flops_per_image()
     if fast:
         generator.enable_fast()
-        batch_size = max(batch_size, 1024)
+        batch_size = max(batch_size, generator.spec.fast_batch)
     nrow, labels = None, None
     if grid_by_class:
         if not grid or not generator.classes:

@@ -10,6 +10,7 @@ import torch
 from ecogen import load, resume, train
 from ecogen.api import read_receipt, sample_to
 from ecogen.base import jsonl
+from ecogen.models import MODELS
 from conftest import run_cli, tiny_config
 
 FAMILIES = ["diffusion", "flow"]
@@ -93,3 +94,31 @@ def test_v_prediction_heun_and_a_class_embedding_work(tmp_path):
     assert gen.classes == [str(i) for i in range(10)] and gen.evaluations == 2 * 4 - 1
     sevens = gen.sample(2, seed=0, classes=["7"])
     assert not torch.equal(sevens, gen.sample(2, seed=0, classes=["1"]))  # the class reaches the UNet
+
+
+@pytest.mark.parametrize("model", FAMILIES)
+def test_fast_sampling_runs_the_unet_in_bf16_weights_and_keeps_the_images(model, tmp_path):
+    train(tiny(model, steps=4, model={"conditional": model == "flow"}), tmp_path / "r", progress=False)
+    full, fast = load(tmp_path / "r"), load(tmp_path / "r")
+    net = fast.module.net
+    assert MODELS.get(model).fast(fast.module, "fp32") is fast.module and net.dtype == torch.float32
+    MODELS.get(model).fast(fast.module, "bf16")
+    fast.precision = "bf16"
+    assert net.dtype == torch.bfloat16 and full.module.net.dtype == torch.float32
+    a, b = full.sample(6, seed=3), fast.sample(6, seed=3)
+    assert b.dtype == torch.float32 and torch.equal(b, fast.sample(6, seed=3))  # still one image per seed
+    assert not torch.equal(a, b) and (a - b).abs().mean() < 0.05  # bf16 rounding, not other images
+    assert fast.flops_per_image() == full.flops_per_image()
+
+
+def test_a_bf16_runs_checks_sample_in_bf16_on_a_copy(tmp_path):
+    run = train(tiny("flow", steps=4, eval_every=2, eval_n=16, precision="bf16", ema_decay=0.9), tmp_path / "r",
+                progress=False)
+    assert [c["step"] for c in jsonl.read(tmp_path / "r" / "eval.jsonl").records] == [2, 4]
+    trained = load(tmp_path / "r").modules.state_dict()
+    assert all(t.dtype == torch.float32 for t in trained.values())  # the checks cast a copy, not the run's UNet
+    again = train(tiny("flow", steps=2, eval_every=2, eval_n=16, precision="bf16", ema_decay=0.9), tmp_path / "h",
+                  progress=False)
+    resume(tmp_path / "h", steps=4, progress=False)
+    halves = load(tmp_path / "h").modules.state_dict()
+    assert run.step == 4 and again.step == 2 and all(torch.equal(trained[k], halves[k]) for k in trained)

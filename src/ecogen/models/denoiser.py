@@ -93,7 +93,13 @@ class Denoiser(nn.Module):
     def _predict(self, x: torch.Tensor, t: torch.Tensor, y: torch.Tensor | None) -> torch.Tensor:
         if self.num_classes and y is None:
             raise ValueError("a conditional model needs class labels")
-        return self.net(x, t, class_labels=y if self.num_classes else None).sample
+        labels = y if self.num_classes else None
+        if self.net.dtype == x.dtype:
+            return self.net(x, t, class_labels=labels).sample
+        # bf16 weights (bf16_weights): the network runs wholly in them, autocast off (it would put the group
+        # norms back in fp32); the state integrated between steps stays in the caller's fp32
+        with torch.autocast(x.device.type, enabled=False):
+            return self.net(x.to(self.net.dtype), t, class_labels=labels).sample.to(x.dtype)
 
     def loss(self, z: torch.Tensor, y: torch.Tensor | None, real: torch.Tensor, t: torch.Tensor) -> torch.Tensor:
         noise = z.view(len(real), *self.shape)
@@ -145,6 +151,18 @@ class Denoiser(nn.Module):
         if real is not None:
             return self.loss(z, y, real, t)
         return self._sample(z.view(len(z), *self.shape), y)
+
+
+def bf16_weights(sampler: nn.Module, precision: str) -> nn.Module:
+    """The UNet's weights in bf16 for inference (``precision="bf16"``), in place. Measured on a 16-channel
+    UNet, batch 256, 2 Xeon AMX cores: fp32 0.52 s a pass, bf16 autocast 0.33, bf16 weights 0.25 (autocast
+    spends a quarter of its time casting and keeps the group norms in fp32); channels-last doubles the time
+    of either, so it is not used."""
+    if precision == "bf16":
+        for module in sampler.modules():
+            if isinstance(module, Denoiser):
+                module.net.to(torch.bfloat16)
+    return sampler
 
 
 def build_denoiser(objective: str):

@@ -77,6 +77,7 @@ class RunContext:
     sampler: Callable[..., nn.Module]
     num_classes: int
     family_state: dict[str, torch.Tensor] = field(default_factory=dict)  # the family's own tensors (ADA's p)
+    precision: str = "fp32"  # what the run computes in (``auto`` resolved): its quality checks sample in it too
 
 
 class Callback(Protocol):

@@ -89,7 +89,7 @@ class Trainer:
             noise_gen=torch.Generator(device).manual_seed(config.seed),
             sampler=EmaSampler(modules, spec.sampler, config.model.latent_dim, k, config.seed, device, spec.compose,
                                self._refit(spec, modules, config.seed)), num_classes=k,
-            family_state=self.family.state)
+            family_state=self.family.state, precision=self.precision)
         self.state = LoopState(total_steps(config, self.stream.batches_per_epoch, self.family.batches_per_step),
                                self.stream.batches_per_epoch, self.family.batches_per_step,
                                config.batch_size * dist.world_size)

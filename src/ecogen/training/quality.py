@@ -2,15 +2,18 @@
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import torch
 
 from ecogen.base.batching import paired_chunks
 from ecogen.base import jsonl
+from ecogen.energy.precision import autocast
 from ecogen.energy.record import training_wh
 from ecogen.metrics.evaluate import Evaluator, parse_metrics
 from ecogen.metrics.extractors.base import check_extractor_name
+from ecogen.models import MODELS
 from ecogen.training.hooks import Hooks, LoopState, RunContext
 from ecogen.training.saving import save_checkpoint
 from ecogen.training.targets import QualityTarget
@@ -44,11 +47,13 @@ class QualityChecks(Hooks):
             self.evaluator = Evaluator.for_data(run.data, cfg.eval_extractor, parse_metrics(cfg.eval_metrics),
                                                 run.device, seed=cfg.seed)
         sampler = run.sampler(state.step)
+        if run.precision != "fp32":  # a bf16 run samples its checks in bf16, on a copy in the family's fast form
+            sampler = MODELS.get(run.config.model.name).fast(copy.deepcopy(sampler), run.precision)
         sampler.eval()
         steps = getattr(sampler, "steps", None)  # diffusion and flow: checks use few steps, and say so
         if steps is not None:
             sampler.steps = run.config.model.check_steps
-        with torch.no_grad():
+        with torch.no_grad(), autocast(run.precision, run.device):
             images = torch.cat([sampler(z.to(run.device), None if y is None else y.to(run.device)).float()
                                 for z, y in paired_chunks(self.noise, self.labels, CHUNK)])
         if steps is not None:
