@@ -161,7 +161,8 @@ def bf16_weights(sampler: nn.Module, precision: str) -> nn.Module:
     if precision == "bf16":
         for module in sampler.modules():
             if isinstance(module, Denoiser):
-                module.net.to(torch.bfloat16)
+                # nn.Module's own cast: diffusers' .to() warns of fp32 modules to keep, and lists none here
+                nn.Module.to(module.net, torch.bfloat16)
     return sampler
 
 
