@@ -7,17 +7,20 @@
 SLOW: every run trains until its training-energy budget (``--max-wh``, 1 Wh estimated each by default,
 checks excluded; ``--iterative-wh`` gives diffusion and flow another), about 11 minutes of training per
 Wh on 2 cores; GAN and VAE checks are cheap, but diffusion and flow sample 2,000 images at 8 steps per
-check (about a minute each, 9 checks) and then at 1-64 steps for the sweep (15-20 minutes), so one seed
-of the four families took 1 h 33 min on 2 AVX2 cores (2026-12-01) and the default 2 seeds take about 3 h;
-with ``--iterative-wh 3`` each of diffusion and flow took about 70 minutes (2026-12-02), about 2 h 40 min
-a seed. On Fashion-MNIST one seed at 1 Wh took 77 and 73 minutes on 2 cores of an Intel Xeon with AMX
-(2026-12-02 and 12-03). ``--only-seed`` runs one seed; ``--quick``: minutes, for a smoke run.
+check (about a minute each, 9 checks) and then at 1-64 steps for the sweep (15-20 minutes). **The default
+2 seeds took 118 minutes on 2 cores of an Intel Xeon with AMX** (2026-12-03), where ``--sampling fast``
+(the default) samples the UNet in bf16 at half the fp32 time; on 2 AVX2 cores, where it stays fp32, one
+seed took 1 h 33 min (2026-12-01), so 2 seeds about 3 h. With ``--iterative-wh 3`` each of diffusion and
+flow took about 70 minutes on AVX2 (2026-12-02). On Fashion-MNIST one seed at 1 Wh took 77 and 73 minutes
+(Xeon, fp32 sampling). ``--only-seed`` runs one seed; ``--quick``: minutes, for a smoke run.
 
 All runs are one after another, on the same machine; each finished run is kept in
 benchmarks/results/families/FAMILY_seedK_BUDGETwh.json and skipped when the script starts again, so it
 can be run in pieces (``--only-seed``, ``--families``); the table, JSON and plots are rebuilt from every
-finished run under the budgets asked for (``--iterative-wh 3`` writes families_iterative3wh.json, with
-the GAN and VAE at ``--max-wh``). Quality is FID on ``--n`` (2,000) generated images against the
+finished run under the budgets asked for (``--restore`` first writes back, from the committed result, the
+pieces a fresh clone lacks; ``--iterative-wh 3`` writes families_iterative3wh.json, with
+the GAN and VAE at ``--max-wh``; with ``--name N`` the pieces go in N/ and the result is N_iterative3wh).
+Quality is FID on ``--n`` (2,000) generated images against the
 held-out digits with the bundled mnist extractor, checked each time a run's *training* energy passes the
 next mark (the same marks for every family: frontier.py's ``EnergyMarks``); diffusion and flow check at their few
 ``--check-steps``. After training, the final weights of diffusion and flow are scored again at every
@@ -37,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import statistics
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -46,13 +50,15 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402
 
-from _common import RESULTS, machine_load, piece, pieces, print_table, write_result  # noqa: E402
+from _common import (RESULTS, machine_load, piece, pieces, pieces_machine, print_table,  # noqa: E402
+                     restore_pieces, write_result)
 from frontier import EnergyMarks  # noqa: E402
 from ecogen import train  # noqa: E402
 from ecogen.api import evaluate, sample_to  # noqa: E402
 from ecogen.base.device import resolve_device  # noqa: E402
 from ecogen.energy.precision import resolve_precision  # noqa: E402
 from ecogen.energy import record as records  # noqa: E402
+from ecogen.energy.machine import describe_machine  # noqa: E402
 from ecogen.training.hooks import Hooks  # noqa: E402
 
 # family -> (recipe, options over it)
@@ -143,17 +149,31 @@ def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: P
                            progress=False, reference=False, copies=False, steps=steps,
                            fast=fast).metrics["fid"]
             sweep.append({"steps": steps, "fid": fid, **sampling_cost(out, steps, args.cost_n, tmp, fast)})
-        entry["sweep"] = sweep
+        entry["sweep"], entry["check_steps"] = sweep, best.get("sampling_steps")
         best_sweep = min(sweep, key=lambda s: s["fid"])
-        entry.update(final_best_fid=best_sweep["fid"], best_sampling_steps=best_sweep["steps"],
-                     wh_per_1000_images=best_sweep["wh_per_1000_images"],
-                     flops_per_image=best_sweep["flops_per_image"])
+        entry.update(final_best_fid=best_sweep["fid"], best_sampling_steps=best_sweep["steps"])
         if best_sweep["fid"] < entry["best_fid"]:  # the final weights win: their training energy, not a check's
             entry.update(best_fid=best_sweep["fid"], wh_to_best=entry["wh_train"], best_step=record.step)
+        entry = priced(entry)
     else:
         entry.update(sampling_cost(out, None, args.cost_n, tmp, fast))
     entry["wall_s"] = time.perf_counter() - started  # training, checks, sweep and costs: the piece's share
     return entry
+
+
+def priced(entry: dict) -> dict:
+    """A diffusion or flow piece's sampling cost at the steps that gave its best FID: the sweep's best when
+    the final weights won, else the check's few steps (its cost measured by the sweep at that count).
+    Pieces from before ``check_steps`` was kept all checked at the default 8 (ModelConfig.check_steps)."""
+    if "sweep" not in entry:
+        return entry
+    check_won = entry["best_fid"] < entry["final_best_fid"]
+    steps = (entry.get("check_steps") or 8) if check_won else entry["best_sampling_steps"]
+    at = next((s for s in entry["sweep"] if s["steps"] == steps), None)
+    if at is None:  # checks at a count the sweep left out: unpriced rather than priced at another count
+        return {**entry, "best_fid_steps": steps, "wh_per_1000_images": float("nan"), "flops_per_image": float("nan")}
+    return {**entry, "best_fid_steps": steps,
+            "wh_per_1000_images": at["wh_per_1000_images"], "flops_per_image": at["flops_per_image"]}
 
 
 def overall(runs: list[dict]) -> dict:
@@ -248,12 +268,15 @@ def main() -> None:
     parser.add_argument("--device", default="auto")
     parser.add_argument("--sampling", choices=("fast", "fp32"), default="fast",
                         help="fast: sweeps and sampling costs in bf16 where probed faster (as a bf16 run's checks)")
-    parser.add_argument("--name", default=None, help="results name (default: from --data and --iterative-wh); "
-                                                     "its pieces go in a folder of that name")
+    parser.add_argument("--name", default=None, help="results name (default: from --data), its pieces' folder; "
+                                                     "--iterative-wh adds _iterativeXwh to the result's name")
+    parser.add_argument("--restore", action="store_true",
+                        help="first write the committed result's runs back as pieces where none is kept")
     parser.add_argument("--quick", action="store_true", help="smoke run: 0.01 Wh, 200 images, steps 1,4")
     args = parser.parse_args()
     started = time.perf_counter()
-    name = args.name or DATA[args.data][2] + (f"_iterative{args.iterative_wh:g}wh" if args.iterative_wh else "")
+    # the pieces' folder is per data set (or --name), the result per budget too: one folder serves both budgets
+    name = (args.name or DATA[args.data][2]) + (f"_iterative{args.iterative_wh:g}wh" if args.iterative_wh else "")
     if args.quick:
         args.max_wh, args.n, args.cost_n, args.seeds, args.sweep, args.first_wh = 0.01, 200, 20, 1, "1,4", 0.002
         name += "_quick"
@@ -266,16 +289,20 @@ def main() -> None:
     # every budget's pieces, in one folder per data set (or per --name)
     runs_dir = RESULTS / ((args.name or DATA[args.data][2]) + ("_quick" if args.quick else ""))
     runs_dir.mkdir(parents=True, exist_ok=True)
+    if args.restore:
+        restored = restore_pieces(runs_dir, RESULTS / f"{name}.json",
+                                  lambda r: key(r["family"], r["seed"], r["max_wh"]))
+        print(f"restored {restored} pieces from {name}.json into {runs_dir.name}/", file=sys.stderr)
     with tempfile.TemporaryDirectory() as tmp:
         for seed in seeds:
             for family in args.families.split(","):
                 piece(runs_dir / f"{key(family, seed, budget_of(family, args))}.json", f"{family} seed {seed}",
                       lambda: {**run(family, seed, args, Path(tmp), runs_dir),
-                               "load_at_start": payload["load_at_start"]},
+                               "load_at_start": payload["load_at_start"], "machine": describe_machine()},
                       lambda e: f"best FID {e['best_fid']:.2f} at {e['wh_to_best']:.4f} Wh, "
                                 f"{e['wh_per_1000_images']:.4f} Wh per 1,000 images")
     order = {f: i for i, f in enumerate(FAMILIES)}
-    runs = sorted((r for r in pieces(runs_dir) if r.get("max_wh") == budget_of(r["family"], args)),
+    runs = sorted((priced(r) for r in pieces(runs_dir) if r.get("max_wh") == budget_of(r["family"], args)),
                   key=lambda r: (r["seed"], order[r["family"]]))
     payload["runs"], payload["families"], payload["goals"] = runs, overall(runs), goals(runs)
     # the whole table's time: every piece's own (pieces may come from several starts), and this start's
@@ -298,7 +325,7 @@ def main() -> None:
                                            if m["flow_steps_to_match"] else f"does not reach {gan} at any step count"))
     if not args.quick:
         plots(runs, args.n, DATA[args.data][1], name)
-    path = write_result(name, payload)
+    path = write_result(name, payload, machine=pieces_machine(runs))
     print(f"{payload['wall_s_pieces'] / 60:.0f} minutes for the table's runs ({payload['wall_s_this_start'] / 60:.0f} "
           f"in this start); wrote {path}")
 
