@@ -8,9 +8,9 @@ SLOW: every run trains until its training-energy budget (``--max-wh``, 1 Wh esti
 checks excluded; ``--iterative-wh`` gives diffusion and flow another), about 11 minutes of training per
 Wh on 2 cores; GAN and VAE checks are cheap, but diffusion and flow sample 2,000 images at 8 steps per
 check (about a minute each, 9 checks) and then at 1-64 steps for the sweep (15-20 minutes). **The default
-2 seeds took 118 minutes on 2 cores of an Intel Xeon with AMX** (2026-12-03), where ``--sampling fast``
-(the default) samples the UNet in bf16 at half the fp32 time; on 2 AVX2 cores, where it stays fp32, one
-seed took 1 h 33 min (2026-12-01), so 2 seeds about 3 h. With ``--iterative-wh 3`` each of diffusion and
+2 seeds took 115 minutes on 2 cores of a Zen 5 EPYC (2026-12-04) and 118 on 2 cores of an Intel Xeon with
+AMX** (2026-12-03), where ``--sampling fast`` (the default) samples the UNet in bf16; on 2 AVX2 cores, where
+it stays fp32, one seed took 1 h 33 min (2026-12-01), so 2 seeds about 3 h. With ``--iterative-wh 3`` each of diffusion and
 flow took about 70 minutes on AVX2 (2026-12-02). On Fashion-MNIST one seed at 1 Wh took 77 and 73 minutes
 (Xeon, fp32 sampling). ``--only-seed`` runs one seed; ``--quick``: minutes, for a smoke run.
 
