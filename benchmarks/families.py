@@ -10,9 +10,9 @@ Wh on 2 cores; GAN and VAE checks are cheap, but diffusion and flow sample 2,000
 check (about a minute each, 9 checks) and then at 1-64 steps for the sweep (15-20 minutes). **The default
 2 seeds took 115 minutes on 2 cores of a Zen 5 EPYC (2026-12-04) and 118 on 2 cores of an Intel Xeon with
 AMX** (2026-12-03), where ``--sampling fast`` (the default) samples the UNet in bf16; on 2 AVX2 cores, where
-it stays fp32, one seed took 1 h 33 min (2026-12-01), so 2 seeds about 3 h. With ``--iterative-wh 3`` each of diffusion and
-flow took about 70 minutes on AVX2 (2026-12-02). On Fashion-MNIST one seed at 1 Wh took 77 and 73 minutes
-(Xeon, fp32 sampling). ``--only-seed`` runs one seed; ``--quick``: minutes, for a smoke run.
+it stays fp32, one seed took 1 h 33 min (2026-12-01), so 2 seeds about 3 h. With ``--iterative-wh 3`` each
+of diffusion and flow took about 70 minutes on AVX2 (2026-12-02). On Fashion-MNIST one seed at 1 Wh took 77
+and 73 minutes (Xeon, fp32 sampling). ``--only-seed`` runs one seed; ``--quick``: minutes, for a smoke run.
 
 All runs are one after another, on the same machine; each finished run is kept in
 benchmarks/results/families/FAMILY_seedK_BUDGETwh.json and skipped when the script starts again, so it
@@ -56,6 +56,7 @@ from frontier import EnergyMarks  # noqa: E402
 from ecogen import train  # noqa: E402
 from ecogen.api import evaluate, sample_to  # noqa: E402
 from ecogen.base.device import resolve_device  # noqa: E402
+from ecogen.config import ModelConfig  # noqa: E402
 from ecogen.energy.precision import resolve_precision  # noqa: E402
 from ecogen.energy import record as records  # noqa: E402
 from ecogen.energy.machine import describe_machine  # noqa: E402
@@ -164,11 +165,11 @@ def run(family: str, seed: int, args: argparse.Namespace, tmp: Path, runs_dir: P
 def priced(entry: dict) -> dict:
     """A diffusion or flow piece's sampling cost at the steps that gave its best FID: the sweep's best when
     the final weights won, else the check's few steps (its cost measured by the sweep at that count).
-    Pieces from before ``check_steps`` was kept all checked at the default 8 (ModelConfig.check_steps)."""
+    Pieces from before ``check_steps`` was kept all checked at ModelConfig's default."""
     if "sweep" not in entry:
         return entry
     check_won = entry["best_fid"] < entry["final_best_fid"]
-    steps = (entry.get("check_steps") or 8) if check_won else entry["best_sampling_steps"]
+    steps = (entry.get("check_steps") or ModelConfig().check_steps) if check_won else entry["best_sampling_steps"]
     at = next((s for s in entry["sweep"] if s["steps"] == steps), None)
     if at is None:  # checks at a count the sweep left out: unpriced rather than priced at another count
         return {**entry, "best_fid_steps": steps, "wh_per_1000_images": float("nan"), "flops_per_image": float("nan")}
