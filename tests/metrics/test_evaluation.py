@@ -102,3 +102,16 @@ def test_noise_reference_is_cached_and_can_be_skipped(tmp_path, monkeypatch, tin
     assert bare.noise == {} and bare.real_vs_real == {} and bare.metrics == first.metrics
     proc = run_cli("eval", str(tiny_run), "--metrics", "fid", "--n", "20", "--no-reference", "--json")
     assert proc.returncode == 0 and _json.loads(proc.stdout)["noise"] == {}
+
+
+def test_a_score_without_reference_points_extracts_no_reference_set(tiny_run, tmp_path, monkeypatch):
+    """The protocol benchmark scores 10,000 Inception images with reference=False: the real-vs-real pair's
+    second set (as many training images) would cost as much again and is never scored."""
+    monkeypatch.setenv("ECOGEN_CACHE", str(tmp_path / "bare-cache"))
+    bare = evaluate(tiny_run, metrics="fid", n=20, progress=False, reference=False)
+    assert bare.real_vs_real == {} and bare.metrics["fid"] > 0
+    # the held-out split's features and the training split's (the near-copy check): no reference set
+    assert len(list((tmp_path / "bare-cache" / "features").iterdir())) == 2
+    full = evaluate(tiny_run, metrics="fid", n=20, progress=False)  # the floor, asked for: extracted now
+    assert full.real_vs_real["fid"] >= 0 and full.metrics == bare.metrics and full.real_cached
+    assert len(list((tmp_path / "bare-cache" / "features").iterdir())) == 4  # + train-sample + noise

@@ -39,8 +39,9 @@ def evaluate(
         None, help="Weights file for the extractor (classifier; inception without it uses the packaged FID weights)."),
     extractor_precision: str = typer.Option("fp32", help="fp32 | bf16: the extractor's arithmetic."),
     checkpoint: str = typer.Option("latest", help="latest | best | a step number (with a run folder)."),
-    no_reference: bool = typer.Option(False, "--no-reference",
-                                      help="Skip the real-vs-real floor and the noise reference (cached after a first run)."),
+    no_reference: bool = typer.Option(
+        False, "--no-reference",
+        help="Skip the real-vs-real floor and the noise reference: their images are not extracted."),
     seed: int = typer.Option(0, min=0, max=SEED_MAX),
     device: str = typer.Option("auto"),
     quiet: bool = typer.Option(False, help="No progress bars."),
